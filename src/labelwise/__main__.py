@@ -1,0 +1,9 @@
+"""`python -m labelwise` is the `labelwise` command."""
+
+from __future__ import annotations
+
+import sys
+
+from labelwise.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labelwise import __version__
+from labelwise.api.deps import AppState
+from labelwise.api.errors import install_error_handlers
+from labelwise.api.limits import BodySizeLimitMiddleware
+from labelwise.api.metrics import MetricsMiddleware
+from labelwise.api.routers import batches, health, labeling, projects, review
+from labelwise.labeler import Labeler
+from labelwise.llm.client import LLMClients
+from labelwise.prompts import PromptLibrary
+from labelwise.queue import Delivery, connect
+from labelwise.settings import Settings
+from labelwise.store.db import make_engine, make_session_factory
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        delivery=Delivery(connect(settings.redis_url), settings.queue_name),
+        labeler=Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.labeler.aclose()
+        engine.dispose()
+
+    app = FastAPI(title="labelwise", version=__version__, lifespan=lifespan)
+    app.state.labelwise = state
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for router in (health.router, projects.router, batches.router, labeling.router, review.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,65 @@
+"""Reading a batch body (JSON or NDJSON) into items, with errors that name the bad field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from labelwise.api.errors import validation_failed
+from labelwise.api.schemas import ItemIn
+from labelwise.errors import PayloadTooLargeError, ValidationFailedError
+from labelwise.store.batches import NewItem
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+def parse_batch_body(body: bytes, *, content_type: str, max_items: int) -> list[NewItem]:
+    if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
+        raw_items = _ndjson_items(body)
+    else:
+        raw_items = _json_items(body)
+    items = []
+    for index, raw in enumerate(raw_items):
+        if index >= max_items:
+            raise PayloadTooLargeError(
+                f"a batch takes at most {max_items} items; split it into several batches",
+                code="too_many_items",
+            )
+        try:
+            item = ItemIn.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_failed(exc, ("items", index)) from None
+        items.append(
+            NewItem(data=item.data, external_id=item.external_id, ground_truth=item.ground_truth)
+        )
+    if not items:
+        raise ValidationFailedError("items: the batch has no items")
+    return items
+
+
+def _json_items(body: bytes) -> list[Any]:
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise ValidationFailedError(f"body: not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or "items" not in document:
+        raise ValidationFailedError('body: expected an object {"items": [...]}')
+    extra = sorted(set(document) - {"items"})
+    if extra:
+        raise ValidationFailedError(f"{extra[0]}: extra field not permitted")
+    if not isinstance(document["items"], list):
+        raise ValidationFailedError("items: expected a list")
+    return document["items"]
+
+
+def _ndjson_items(body: bytes) -> Iterable[Any]:
+    for line_number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError as exc:
+            raise ValidationFailedError(f"line {line_number}: not valid JSON ({exc})") from None

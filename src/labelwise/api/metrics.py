@@ -1,0 +1,49 @@
+"""Prometheus metrics: requests and latency by route; queue and store gauges at scrape time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "labelwise_http_requests_total",
+    "HTTP requests by route template and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "labelwise_http_request_seconds",
+    "HTTP request latency by route template",
+    ["method", "route"],
+    registry=REGISTRY,
+)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            # The template, not the raw path: ids would make the label set unbounded.
+            name = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], name, str(status)).inc()
+            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - started)

@@ -1,0 +1,124 @@
+"""Batches: post items, watch progress, page through items, stream the export."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from labelwise.api.deps import SessionDep, StateDep, SubmitterKey
+from labelwise.api.export import export_lines
+from labelwise.api.ingest import parse_batch_body
+from labelwise.api.schemas import BatchAccepted, BatchPublic, ItemPublic, ItemsPage
+from labelwise.api.views import item_public
+from labelwise.errors import ValidationFailedError
+from labelwise.store import batches as store
+from labelwise.store.labeling import expire_delivery
+from labelwise.store.projects import get_project
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["batches"])
+
+
+@router.post(
+    "/v1/projects/{project_id}/batches",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchAccepted,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/BatchCreate"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+async def post_batch(
+    project_id: int, request: Request, key: SubmitterKey, state: StateDep
+) -> BatchAccepted:
+    body = await request.body()
+    settings = state.settings
+    items = parse_batch_body(
+        body,
+        content_type=request.headers.get("content-type", "application/json"),
+        max_items=settings.max_items_per_batch,
+    )
+    with state.sessions() as session:
+        project = get_project(session, team=key.team, project_id=project_id)
+        result = store.ingest_batch(
+            session,
+            project=project,
+            items=items,
+            chunk_size=settings.chunk_size,
+            lease_until=time.time() + settings.queued_lease_seconds,
+        )
+    try:
+        state.delivery.enqueue_chunks(result.chunks)
+    except Exception:
+        # The items are committed; the reconciler delivers them once Redis answers again.
+        log.exception("enqueue of batch %s failed; leaving it to the reconciler", result.batch_id)
+        with state.engine.begin() as connection:
+            expire_delivery(connection, job_ids=list(result.chunks))
+    return BatchAccepted(
+        id=result.batch_id,
+        items=result.received,
+        created=result.created,
+        existing=result.received - result.created,
+    )
+
+
+@router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
+def get_batch(batch_id: int, key: SubmitterKey, session: SessionDep) -> BatchPublic:
+    summary = store.summarize_batch(session, team=key.team, batch_id=batch_id)
+    return BatchPublic(
+        id=summary.id,
+        project_id=summary.project_id,
+        status=summary.status,
+        counts=summary.counts,
+        usage=summary.usage,
+    )
+
+
+@router.get("/v1/batches/{batch_id}/items", response_model=ItemsPage)
+def list_items(
+    batch_id: int,
+    key: SubmitterKey,
+    session: SessionDep,
+    state: StateDep,
+    cursor: str | None = None,
+    limit: int | None = Query(default=None, ge=1),
+) -> ItemsPage:
+    limit = limit or state.settings.default_page_size
+    if limit > state.settings.max_page_size:
+        raise ValidationFailedError(f"limit: at most {state.settings.max_page_size}")
+    try:
+        after_id = int(cursor) if cursor else 0
+    except ValueError:
+        raise ValidationFailedError("cursor: not a cursor this API returned") from None
+    views, next_id = store.list_batch_items(
+        session, team=key.team, batch_id=batch_id, after_id=after_id, limit=limit
+    )
+    items: list[ItemPublic] = [item_public(v) for v in views]
+    return ItemsPage(items=items, next_cursor=None if next_id is None else str(next_id))
+
+
+@router.get("/v1/batches/{batch_id}/export")
+def export_batch(
+    batch_id: int,
+    key: SubmitterKey,
+    session: SessionDep,
+    state: StateDep,
+    format: Literal["jsonl", "csv"] = "jsonl",
+) -> StreamingResponse:
+    store.get_batch(session, team=key.team, batch_id=batch_id)
+    session.commit()
+    views = store.iter_batch_items(state.engine, batch_id=batch_id)
+    media_type = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    return StreamingResponse(
+        export_lines(views, format),
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="batch-{batch_id}.{format}"'},
+    )

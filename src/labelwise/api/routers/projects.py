@@ -1,0 +1,65 @@
+"""Projects: create, read, list, and edit (each edit of the definition is a new version)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from labelwise.api.deps import CurrentKey, SessionDep, SubmitterKey
+from labelwise.api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from labelwise.routing import effective_threshold
+from labelwise.spec import ProjectSpec
+from labelwise.store import projects as store
+from labelwise.store.projects import ProjectRecord
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+def to_public(project: ProjectRecord) -> ProjectPublic:
+    return ProjectPublic(
+        id=project.id,
+        name=project.name,
+        version=project.version,
+        task=project.spec.task,
+        model=project.spec.model,
+        routing=project.spec.routing,
+        accept_threshold=effective_threshold(project.spec.routing),
+        created_at=project.created_at.isoformat(),
+        updated_at=project.updated_at.isoformat(),
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
+def create_project(body: ProjectCreate, key: SubmitterKey, session: SessionDep) -> ProjectPublic:
+    spec = ProjectSpec(task=body.task, model=body.model, routing=body.routing)
+    return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
+
+
+@router.get("", response_model=list[ProjectPublic])
+def list_projects(key: CurrentKey, session: SessionDep) -> list[ProjectPublic]:
+    return [to_public(p) for p in store.list_projects(session, team=key.team)]
+
+
+@router.get("/{project_id}", response_model=ProjectPublic)
+def get_project(project_id: int, key: CurrentKey, session: SessionDep) -> ProjectPublic:
+    return to_public(store.get_project(session, team=key.team, project_id=project_id))
+
+
+@router.patch("/{project_id}", response_model=ProjectPublic)
+def update_project(
+    project_id: int, body: ProjectUpdate, key: SubmitterKey, session: SessionDep
+) -> ProjectPublic:
+    current = store.get_project(session, team=key.team, project_id=project_id)
+    spec = None
+    if body.task is not None or body.model is not None or body.routing is not None:
+        spec = ProjectSpec(
+            task=body.task or current.spec.task,
+            model=body.model or current.spec.model,
+            routing=body.routing or current.spec.routing,
+        )
+        if spec == current.spec:
+            spec = None
+    return to_public(
+        store.update_project(
+            session, team=key.team, project_id=project_id, name=body.name, spec=spec
+        )
+    )

@@ -1,0 +1,114 @@
+"""The review queue over HTTP: claim the next item, then accept, correct or mark it unlabelable."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from labelwise.api.deps import ReviewerKey, StateDep
+from labelwise.api.schemas import ClaimRequest, ClaimResponse, ReleaseRequest, ReviewDecision
+from labelwise.api.views import item_public, prediction_public
+from labelwise.domain import ItemStatus
+from labelwise.errors import ValidationFailedError
+from labelwise.spec import TaskSpec
+from labelwise.store import review as store
+from labelwise.store.batches import item_view
+from labelwise.store.projects import get_project
+
+router = APIRouter(prefix="/v1/review", tags=["review"])
+
+
+@router.post(
+    "/claim", response_model=ClaimResponse, responses={204: {"description": "queue empty"}}
+)
+def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
+    settings = state.settings
+    with state.sessions() as session:
+        get_project(session, team=key.team, project_id=body.project_id)
+        session.commit()
+    now = time.time()
+    with state.engine.begin() as connection:
+        taken = store.claim_next_item(
+            connection,
+            project_id=body.project_id,
+            principal=key,
+            now=now,
+            lease_seconds=settings.review_lease_seconds,
+        )
+        if taken is None:
+            return Response(status_code=204)
+        with state.sessions(bind=connection) as session:
+            view = item_view(session, taken.item_id)
+        remaining = store.count_waiting(connection, project_id=body.project_id, now=now)
+    return ClaimResponse(
+        item=item_public(view),
+        prediction=prediction_public(view),
+        claim_token=taken.claim_token,
+        fence=taken.fence,
+        lease_expires_at=datetime.fromtimestamp(taken.lease_expires_at, UTC).isoformat(),
+        remaining=remaining,
+    )
+
+
+def validated_value(task: TaskSpec, value: Any) -> Any:
+    """A reviewer's correction must be a label of the project, like the model's answer."""
+    allowed = set(task.label_names)
+    if task.multi_label:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationFailedError("value: a multi-label project takes a list of labels")
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise ValidationFailedError(f"value: {unknown[0]!r} is not one of the labels")
+        return sorted(set(value))
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationFailedError(f"value: must be one of {sorted(allowed)}")
+    return value
+
+
+@router.post("/{item_id}")
+def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep) -> dict[str, Any]:
+    now = time.time()
+    with state.engine.begin() as connection:
+        item = store.load_item_for_team(connection, item_id=item_id, team=key.team)
+        with state.sessions(bind=connection) as session:
+            task = get_project(session, team=key.team, project_id=item.project_id).spec.task
+        if body.decision == "unlabelable":
+            new_status, value = ItemStatus.FAILED, None
+        elif body.decision == "correct":
+            if body.value is None:
+                raise ValidationFailedError("value: required when the decision is 'correct'")
+            new_status, value = ItemStatus.REVIEWED, validated_value(task, body.value)
+        else:
+            prediction = store.current_prediction(connection, item)
+            if prediction is None or prediction.value is None:
+                raise ValidationFailedError(
+                    "decision: there is no model label to accept; send 'correct' with a value"
+                )
+            new_status, value = ItemStatus.REVIEWED, prediction.value
+        store.submit_label(
+            connection,
+            item_id=item_id,
+            principal=key,
+            token=body.claim_token,
+            status=new_status,
+            value=value,
+            now=now,
+        )
+    return {
+        "id": item_id,
+        "status": new_status.value,
+        "label": {"value": value, "source": "human", "labeled_by": key.name},
+    }
+
+
+@router.post("/{item_id}/release", status_code=204)
+def release(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> Response:
+    with state.engine.begin() as connection:
+        store.load_item_for_team(connection, item_id=item_id, team=key.team)
+        store.release_claim(
+            connection, item_id=item_id, principal=key, token=body.claim_token, now=time.time()
+        )
+    return Response(status_code=204)

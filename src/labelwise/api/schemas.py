@@ -1,0 +1,137 @@
+"""Request and response bodies of the HTTP API, one model per use."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelwise.spec import ModelSpec, RoutingSpec, TaskSpec
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    task: TaskSpec
+    model: ModelSpec
+    routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
+
+
+class ProjectUpdate(_In):
+    """Any of these; a change to task, model or routing makes a new version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    task: TaskSpec | None = None
+    model: ModelSpec | None = None
+    routing: RoutingSpec | None = None
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    version: int
+    task: TaskSpec
+    model: ModelSpec
+    routing: RoutingSpec
+    accept_threshold: float
+    created_at: str
+    updated_at: str
+
+
+class ItemIn(_In):
+    external_id: str | None = Field(default=None, min_length=1, max_length=400)
+    data: dict[str, Any]
+    ground_truth: Any = None
+
+
+class BatchCreate(_In):
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class BatchAccepted(BaseModel):
+    id: int
+    items: int
+    created: int = Field(description="items new to the project")
+    existing: int = Field(description="items whose external_id the project already had")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class BatchPublic(BaseModel):
+    id: int
+    project_id: int
+    status: Literal["running", "completed"]
+    counts: dict[str, int]
+    usage: Usage
+
+
+class LabelPublic(BaseModel):
+    value: Any
+    confidence: float | None
+    source: str
+    labeled_by: str | None = None
+
+
+class PredictionPublic(BaseModel):
+    value: Any
+    confidence: float | None
+    method: str
+    model: str
+    version: int
+    reason: str | None
+    error: str | None = None
+
+
+class ItemPublic(BaseModel):
+    id: int
+    external_id: str | None
+    data: dict[str, Any]
+    status: str
+    reason: str | None
+    label: LabelPublic | None
+    prediction: PredictionPublic | None
+
+
+class ItemsPage(BaseModel):
+    items: list[ItemPublic]
+    next_cursor: str | None
+
+
+class SyncLabelRequest(_In):
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class SyncLabelResponse(BaseModel):
+    batch_id: int
+    items: list[ItemPublic]
+
+
+class ClaimRequest(_In):
+    project_id: int
+
+
+class ClaimResponse(BaseModel):
+    item: ItemPublic
+    prediction: PredictionPublic | None
+    claim_token: str
+    fence: int
+    lease_expires_at: str
+    remaining: int
+
+
+class ReviewDecision(_In):
+    claim_token: str = Field(min_length=1)
+    decision: Literal["accept", "correct", "unlabelable"]
+    value: Any = None
+
+
+class ReleaseRequest(_In):
+    claim_token: str = Field(min_length=1)

@@ -1,0 +1,247 @@
+"""The `labelwise` command line: the entry point that builds `Settings` once and hands it down."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from labelwise.settings import Settings
+from labelwise.store.keys import Role
+
+DEFAULT_FAKE_LLM_LATENCY_MS = 50
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labelwise", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    api = commands.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+
+    worker = commands.add_parser("worker", help="label delivered chunks until stopped")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.add_argument("--name", default=None)
+
+    up = commands.add_parser("up", help="the API and N workers, stopped together by SIGTERM")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--workers", type=int, default=2)
+    _add_fake_llm_flag(up)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key; prints it as the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--team", default="default")
+
+    commands.add_parser("reconcile", help="re-deliver items whose lease ran out, once")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    label = commands.add_parser("label", help="label a file and write the export")
+    label.add_argument("file", type=Path, help="JSONL or CSV of items")
+    label.add_argument("--project", required=True, help="a project id, or a project JSON file")
+    label.add_argument("--out", type=Path, default=None, help="default: FILE.labeled.jsonl")
+    label.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    label.add_argument("--api", default=None, help="a running API; default: start one here")
+    label.add_argument("--key", default=os.environ.get("LABELWISE_API_KEY"))
+    label.add_argument("--workers", type=int, default=2)
+    _add_fake_llm_flag(label)
+
+    fake = commands.add_parser(
+        "fake-llm", help="the OpenAI-compatible fake LLM server", add_help=False
+    )
+    fake.add_argument("fake_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _add_fake_llm_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fake-llm",
+        action="store_true",
+        help="start the built-in fake LLM server and label with it (a demo, not real labels)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "fake-llm":
+        from labelwise import fake_llm
+
+        fake_llm.main(args.fake_args)
+        return 0
+    settings = Settings()
+    handler = COMMANDS[args.command]
+    return handler(settings, args) or 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from labelwise.store.db import make_engine
+    from labelwise.store.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from labelwise.api.app import create_app
+
+    cmd_migrate(settings, args)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from labelwise.worker import run_worker
+
+    run_worker(settings, burst=args.burst, name=args.name)
+    return 0
+
+
+def new_key(settings: Settings, *, name: str, role: Role, team: str) -> str:
+    from sqlalchemy.orm import Session
+
+    from labelwise.store.db import make_engine
+    from labelwise.store.keys import create_key
+
+    cmd_migrate(settings, argparse.Namespace())
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        secret = create_key(session, name=name, role=role, team=team)
+    engine.dispose()
+    return secret
+
+
+def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    secret = new_key(settings, name=args.name, role=Role(args.role), team=args.team)
+    print(f"created {args.role} key {args.name!r} for team {args.team!r}")
+    print(secret)
+    return 0
+
+
+def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
+    from labelwise.queue import Delivery, connect
+    from labelwise.reconciler import reconcile_once
+    from labelwise.store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    report = reconcile_once(
+        settings, engine, Delivery(connect(settings.redis_url), settings.queue_name)
+    )
+    print(
+        f"redelivered {report.redelivered}, still queued {report.still_queued}, "
+        f"sent to review {report.sent_to_review}"
+    )
+    return 0
+
+
+@contextmanager
+def local_stack(
+    settings: Settings, *, host: str, port: int, workers: int, fake_llm: bool
+) -> Iterator[str]:
+    """The API and workers (and the fake LLM when asked) as child processes; yields the API URL."""
+    from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
+
+    env: dict[str, str] = {}
+    group = ProcessGroup()
+    try:
+        if fake_llm:
+            llm_port = free_port()
+            group.add(
+                "fake-llm",
+                [
+                    "fake-llm",
+                    "--port",
+                    str(llm_port),
+                    "--latency-ms",
+                    str(DEFAULT_FAKE_LLM_LATENCY_MS),
+                ],
+            )
+            env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{llm_port}/v1"
+            env["OPENAI_API_KEY"] = "fake"
+            wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
+        elif not settings.openai_base_url and not settings.openai_api_key:
+            raise SystemExit(
+                "no LLM endpoint configured: set OPENAI_BASE_URL (and OPENAI_API_KEY), "
+                "or pass --fake-llm to try labelwise with the built-in fake model"
+            )
+        group.add("api", ["api", "--host", host, "--port", str(port)], env)
+        url = f"http://{host}:{port}"
+        wait_until_ready(f"{url}/readyz", group=group)
+        for n in range(workers):
+            group.add(f"worker-{n + 1}", ["worker", "--name", f"{os.getpid()}-{n + 1}"], env)
+        group.watch_in_background()
+        yield url
+    finally:
+        group.stop()
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from labelwise.supervisor import ProcessGroup
+
+    cmd_migrate(settings, args)
+    with local_stack(
+        settings, host=args.host, port=args.port, workers=args.workers, fake_llm=args.fake_llm
+    ) as url:
+        print(f"labelwise is up at {url} with {args.workers} workers; SIGTERM stops it", flush=True)
+        ProcessGroup().run_until_signalled()
+    return 0
+
+
+def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
+    from labelwise.client import APIError, LabelwiseClient
+    from labelwise.label_command import run_label
+    from labelwise.supervisor import free_port
+
+    out = args.out or args.file.with_suffix(f".labeled.{args.format}")
+    with ExitStack() as stack:
+        if args.api:
+            if not args.key:
+                raise SystemExit("--key (or LABELWISE_API_KEY) is needed with --api")
+            url, key = args.api, args.key
+        else:
+            key = new_key(settings, name="labelwise-label", role=Role.ADMIN, team="default")
+            url = stack.enter_context(
+                local_stack(
+                    settings,
+                    host="127.0.0.1",
+                    port=free_port(),
+                    workers=args.workers,
+                    fake_llm=args.fake_llm,
+                )
+            )
+        client = LabelwiseClient(url, key)
+        stack.callback(client.close)
+        try:
+            run_label(client, file=args.file, project_spec=args.project, out=out, fmt=args.format)
+        except APIError as exc:
+            raise SystemExit(f"labelwise: {exc}") from None
+    return 0
+
+
+COMMANDS = {
+    "api": cmd_api,
+    "worker": cmd_worker,
+    "up": cmd_up,
+    "keys": cmd_keys,
+    "reconcile": cmd_reconcile,
+    "migrate": cmd_migrate,
+    "label": cmd_label,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

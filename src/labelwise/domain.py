@@ -1,0 +1,85 @@
+"""Plain value types shared by the worker, the store and the API.
+
+Nothing here does I/O; these are the nouns the rest of the package passes around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from labelwise.errors import ReviewReason
+
+
+class ItemStatus(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVIEW = "review"
+    REVIEWED = "reviewed"
+    FAILED = "failed"
+
+
+class LabelSource(str, Enum):
+    MODEL = "model"
+    HUMAN = "human"
+
+
+class ConfidenceMethod(str, Enum):
+    LOGPROB = "logprob"
+    AGREEMENT = "agreement"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token, its log-probability, and the alternatives the provider listed."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """A score in [0, 1] (None when it could not be computed) and how it was obtained."""
+
+    score: float | None
+    method: ConfidenceMethod
+    per_label: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    status: ItemStatus
+    reason: ReviewReason | None = None
+
+
+@dataclass
+class LabelOutcome:
+    """Everything one labeling attempt produced for one item, success or failure."""
+
+    item_id: int
+    value: Any = None
+    confidence: Confidence = field(default_factory=lambda: Confidence(None, ConfidenceMethod.NONE))
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    latency_ms: int = 0
+    attempts: int = 0
+    error_reason: ReviewReason | None = None
+    error_message: str | None = None
+    rationale: str | None = None

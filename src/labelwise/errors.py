@@ -1,0 +1,110 @@
+"""The exception tree and the error kinds stored with items.
+
+Exceptions are for code paths; `ReviewReason` is what a reviewer sees on an item in the queue, so
+each labeling exception names the reason it maps to.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ReviewReason(str, Enum):
+    """Why an item waits for a human. Stored on the item, shown in the review queue."""
+
+    LOW_CONFIDENCE = "low_confidence"
+    NO_CONFIDENCE = "no_confidence"
+    UNCALIBRATED = "uncalibrated"
+    INVALID_OUTPUT = "invalid_output"
+    TRUNCATED = "truncated"
+    REFUSAL = "refusal"
+    LLM_ERROR = "llm_error"
+    DELIVERY_EXHAUSTED = "delivery_exhausted"
+
+
+class LabelwiseError(Exception):
+    """Root of every error labelwise raises on purpose."""
+
+
+# --- Labeling (worker side) -------------------------------------------------------------------
+
+
+class LabelingError(LabelwiseError):
+    """An item could not be labeled; it goes to review with `reason`."""
+
+    reason: ReviewReason = ReviewReason.LLM_ERROR
+
+    def __init__(self, message: str, *, attempts: int = 1, usage: object | None = None) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.usage = usage
+
+
+class LLMCallError(LabelingError):
+    """The provider kept failing (after bounded retries) or refused the request outright."""
+
+    reason = ReviewReason.LLM_ERROR
+
+
+class InvalidOutputError(LabelingError):
+    """The answer did not match the schema, even after the re-ask."""
+
+    reason = ReviewReason.INVALID_OUTPUT
+
+
+class TruncatedOutputError(InvalidOutputError):
+    """The answer was cut off at `max_tokens`."""
+
+    reason = ReviewReason.TRUNCATED
+
+
+class RefusalError(LabelingError):
+    """The model declined to answer."""
+
+    reason = ReviewReason.REFUSAL
+
+
+# --- Requests (API side) ----------------------------------------------------------------------
+
+
+class RequestError(LabelwiseError):
+    """A client error; the API turns it into `{"error": {"code", "message"}}` with `status`."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFoundError(RequestError):
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(RequestError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(RequestError):
+    status = 413
+    code = "payload_too_large"
+
+
+class ValidationFailedError(RequestError):
+    status = 422
+    code = "validation_error"
+
+
+class AuthError(RequestError):
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(RequestError):
+    status = 403
+    code = "forbidden"

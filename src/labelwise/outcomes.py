@@ -1,0 +1,43 @@
+"""Turning a labeling outcome into a stored row: routing, cost and the error reason together.
+
+Both the workers and the synchronous API finish items through here, so an item is routed the same
+way whichever path labeled it.
+"""
+
+from __future__ import annotations
+
+from labelwise.domain import LabelOutcome
+from labelwise.pricing import cost_usd
+from labelwise.routing import route, route_failure
+from labelwise.spec import ProjectSpec
+from labelwise.store.labeling import OutcomeRow
+
+
+def outcome_row(
+    outcome: LabelOutcome, *, batch_id: int, version: int, spec: ProjectSpec
+) -> OutcomeRow:
+    if outcome.error_reason is not None:
+        decision = route_failure(outcome.error_reason)
+    else:
+        decision = route(outcome.confidence.score, spec.routing)
+    usage = outcome.usage
+    return OutcomeRow(
+        item_id=outcome.item_id,
+        batch_id=batch_id,
+        version=version,
+        status=decision.status,
+        reason=decision.reason,
+        value=outcome.value,
+        confidence=outcome.confidence.score,
+        method=outcome.confidence.method.value,
+        per_label=outcome.confidence.per_label,
+        model=outcome.model or spec.model.name,
+        prompt_tokens=usage.prompt_tokens,
+        cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=cost_usd(usage, spec.model.price),
+        latency_ms=outcome.latency_ms,
+        attempts=outcome.attempts,
+        error_message=outcome.error_message,
+        rationale=outcome.rationale,
+    )

@@ -1,0 +1,122 @@
+"""Labeling one delivered chunk: claim the items, label them concurrently, write as they finish.
+
+Inside a chunk many LLM calls are in flight at once, bounded by `llm_concurrency`. Results are
+written in small groups every `result_flush_seconds`, so progress shows while a chunk still runs,
+and the lease of the items still in flight is renewed so the reconciler leaves them alone. Both the
+workers and the synchronous labeling API finish items through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from labelwise.domain import LabelOutcome
+from labelwise.errors import ReviewReason
+from labelwise.labeler import Labeler
+from labelwise.outcomes import outcome_row
+from labelwise.settings import Settings
+from labelwise.spec import ProjectSpec
+from labelwise.store.labeling import (
+    ClaimedItem,
+    OutcomeRow,
+    claim_delivered_items,
+    extend_leases,
+    record_outcomes,
+)
+from labelwise.store.projects import get_version_specs
+
+log = logging.getLogger(__name__)
+
+
+class ChunkRun:
+    """Labels one delivered chunk: claim, label concurrently, write as results arrive."""
+
+    def __init__(self, settings: Settings, engine: Engine, labeler: Labeler, job_id: str) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.labeler = labeler
+        self.job_id = job_id
+        self.finished: list[OutcomeRow] = []
+        self.in_flight: set[int] = set()
+        self.written = 0
+
+    async def run(self, item_ids: Sequence[int]) -> int:
+        claimed = self._claim(item_ids)
+        if not claimed:
+            return 0
+        specs = self._specs(claimed)
+        self.in_flight = {item.id for item in claimed}
+        semaphore = asyncio.Semaphore(self.settings.llm_concurrency)
+        writer = asyncio.create_task(self._write_periodically())
+        try:
+            await asyncio.gather(
+                *(
+                    self._label(item, specs[(item.project_id, item.version)], semaphore)
+                    for item in claimed
+                )
+            )
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            self._flush()
+        return self.written
+
+    def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
+        with self.engine.begin() as connection:
+            return claim_delivered_items(
+                connection,
+                job_id=self.job_id,
+                item_ids=item_ids,
+                lease_until=time.time() + self.settings.work_lease_seconds,
+            )
+
+    def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
+        with Session(self.engine) as session:
+            return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
+
+    async def _label(
+        self, item: ClaimedItem, spec: ProjectSpec, semaphore: asyncio.Semaphore
+    ) -> None:
+        async with semaphore:
+            try:
+                outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
+            except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
+                log.exception("labeling item %s raised", item.id)
+                outcome = LabelOutcome(
+                    item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
+                )
+        self.finished.append(
+            outcome_row(outcome, batch_id=item.batch_id, version=item.version, spec=spec)
+        )
+        self.in_flight.discard(item.id)
+
+    async def _write_periodically(self) -> None:
+        """Flush finished items and renew the lease of those still in flight."""
+        interval = self.settings.result_flush_seconds
+        lease_renewal_every = max(1.0, self.settings.work_lease_seconds / 3)
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            self._flush()
+            if time.monotonic() - last_renewal >= lease_renewal_every and self.in_flight:
+                with self.engine.begin() as connection:
+                    extend_leases(
+                        connection,
+                        job_id=self.job_id,
+                        item_ids=list(self.in_flight),
+                        lease_until=time.time() + self.settings.work_lease_seconds,
+                    )
+                last_renewal = time.monotonic()
+
+    def _flush(self) -> None:
+        if not self.finished:
+            return
+        rows, self.finished = self.finished, []
+        with self.engine.begin() as connection:
+            self.written += record_outcomes(connection, rows, now=time.time())

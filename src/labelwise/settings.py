@@ -1,0 +1,64 @@
+"""Runtime configuration, read once from the environment (and a `.env`) at each entry point.
+
+The `Settings` object is built by the CLI, the API factory or the worker start-up and passed down
+explicitly; no component reads the environment by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMTransport = Literal["aiohttp", "httpx"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LABELWISE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Where things live.
+    database_url: str = "sqlite:///labelwise.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "labelwise"
+
+    # The LLM endpoint: the OpenAI SDK's own variables, overridable per project.
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LABELWISE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("LABELWISE_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_transport: LLMTransport = "aiohttp"
+    llm_timeout_seconds: float = 60.0
+    llm_concurrency: int = Field(default=64, ge=1, le=4096)
+    # The single layer that retries HTTP calls (the SDK's own retries are switched off).
+    llm_max_attempts: int = Field(default=6, ge=1, le=20)
+    llm_retry_max_wait_seconds: float = Field(default=30.0, gt=0)
+    llm_retry_base_wait_seconds: float = Field(default=0.5, gt=0)
+    # Schema re-asks are a second, smaller bound.
+    llm_max_reasks: int = Field(default=1, ge=0, le=3)
+    llm_top_logprobs: int = Field(default=10, ge=0, le=20)
+    llm_agreement_samples: int = Field(default=5, ge=2, le=20)
+
+    # Fan-out and delivery leases.
+    chunk_size: int = Field(default=100, ge=1, le=10_000)
+    queued_lease_seconds: float = Field(default=1800.0, gt=0)
+    work_lease_seconds: float = Field(default=120.0, gt=0)
+    max_deliveries: int = Field(default=5, ge=1)
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    result_flush_seconds: float = Field(default=0.25, gt=0)
+
+    # Review.
+    review_lease_seconds: float = Field(default=600.0, gt=0)
+
+    # Request bounds.
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_items_per_batch: int = Field(default=100_000, ge=1)
+    max_items_per_sync_call: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=1000, ge=1)
+    default_page_size: int = Field(default=100, ge=1)
+
+    prompts_dir: str | None = None

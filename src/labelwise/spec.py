@@ -1,0 +1,100 @@
+"""What a project asks for: the task, the model and the routing policy.
+
+These models are the project's versioned definition. The API validates them on the way in; the
+worker reads them back from the stored version to render prompts and route answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+OutputMode = Literal["json_schema", "tool", "json_object"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelDef(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+
+class FewShotExample(_Strict):
+    data: dict[str, Any]
+    label: str | list[str]
+
+
+class TaskSpec(_Strict):
+    type: Literal["classification"] = "classification"
+    labels: list[LabelDef] = Field(min_length=2, max_length=500)
+    guidelines: str = Field(default="", max_length=100_000)
+    multi_label: bool = False
+    examples: list[FewShotExample] = Field(default_factory=list, max_length=50)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _names_become_definitions(cls, value: Any) -> Any:
+        """Labels may be given as plain names or as `{"name", "description"}`."""
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _labels_unique_and_examples_valid(self) -> TaskSpec:
+        names = self.label_names
+        if len(set(names)) != len(names):
+            raise ValueError("labels must be unique")
+        allowed = set(names)
+        for example in self.examples:
+            given = example.label if isinstance(example.label, list) else [example.label]
+            if not self.multi_label and isinstance(example.label, list):
+                raise ValueError("examples of a single-label task take one label")
+            unknown = [g for g in given if g not in allowed]
+            if unknown:
+                raise ValueError(f"example label {unknown[0]!r} is not one of the labels")
+        return self
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+
+class Price(_Strict):
+    """US dollars per million tokens."""
+
+    prompt: float = Field(default=0.0, ge=0)
+    cached_prompt: float | None = Field(default=None, ge=0)
+    completion: float = Field(default=0.0, ge=0)
+
+
+class ModelSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    base_url: str | None = None
+    # The name of an environment variable holding the key, so no secret is stored in the database.
+    api_key_env: str | None = None
+    output_mode: OutputMode = "json_schema"
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_000)
+    price: Price = Field(default_factory=Price)
+
+
+class RoutingSpec(_Strict):
+    accept_threshold: float | None = Field(default=None, ge=0, le=1)
+    target_precision: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _exactly_one_policy(self) -> RoutingSpec:
+        if (self.accept_threshold is None) == (self.target_precision is None):
+            raise ValueError("give exactly one of accept_threshold or target_precision")
+        return self
+
+
+class ProjectSpec(_Strict):
+    """The versioned part of a project."""
+
+    task: TaskSpec
+    model: ModelSpec
+    routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))

@@ -1,0 +1,233 @@
+"""The worker's side of the store: claiming delivered items, writing outcomes, finding lost work.
+
+Every write here is conditional on the item still being `pending`, so a job that RQ delivers twice,
+or a worker that wakes up after its lease was handed on, can never write a second final label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from labelwise.domain import ItemStatus, LabelSource
+from labelwise.errors import ReviewReason
+from labelwise.store.dialect import insert_ignoring_conflicts
+from labelwise.store.models import Item, Prediction
+
+items = Item.__table__
+predictions = Prediction.__table__
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    id: int
+    project_id: int
+    batch_id: int
+    version: int
+    data: dict[str, Any]
+
+
+def claim_delivered_items(
+    connection: Connection, *, job_id: str, item_ids: Sequence[int], lease_until: float
+) -> list[ClaimedItem]:
+    """Take the items this job still owns; items handed to another job or finished are skipped."""
+    if not item_ids:
+        return []
+    statement = (
+        update(items)
+        .where(
+            items.c.id.in_(list(item_ids)),
+            items.c.status == ItemStatus.PENDING.value,
+            items.c.lease_owner == job_id,
+        )
+        .values(lease_expires_at=lease_until, deliveries=items.c.deliveries + 1)
+        .returning(items.c.id, items.c.project_id, items.c.batch_id, items.c.version, items.c.data)
+    )
+    return [ClaimedItem(*row) for row in connection.execute(statement)]
+
+
+def extend_leases(
+    connection: Connection, *, job_id: str, item_ids: Sequence[int], lease_until: float
+) -> None:
+    """Heartbeat: items still in flight keep their lease so the reconciler leaves them alone."""
+    if item_ids:
+        connection.execute(
+            update(items)
+            .where(
+                items.c.id.in_(list(item_ids)),
+                items.c.status == ItemStatus.PENDING.value,
+                items.c.lease_owner == job_id,
+            )
+            .values(lease_expires_at=lease_until)
+        )
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One finished item: where it goes, and the prediction that sent it there."""
+
+    item_id: int
+    batch_id: int
+    version: int
+    status: ItemStatus
+    reason: ReviewReason | None
+    value: Any
+    confidence: float | None
+    method: str
+    per_label: dict[str, float] | None
+    model: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: int
+    attempts: int
+    error_message: str | None
+    rationale: str | None
+
+
+def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: float) -> int:
+    """Write predictions and final states; returns how many items this call finished."""
+    if not rows:
+        return 0
+    connection.execute(
+        insert_ignoring_conflicts(connection, predictions, index_elements=["item_id", "version"]),
+        [
+            {
+                "item_id": row.item_id,
+                "batch_id": row.batch_id,
+                "version": row.version,
+                "value": row.value,
+                "confidence": row.confidence,
+                "method": row.method,
+                "per_label": row.per_label,
+                "model": row.model,
+                "prompt_tokens": row.prompt_tokens,
+                "cached_tokens": row.cached_tokens,
+                "completion_tokens": row.completion_tokens,
+                "cost_usd": row.cost_usd,
+                "latency_ms": row.latency_ms,
+                "attempts": row.attempts,
+                "error_kind": row.reason.value if row.reason else None,
+                "error_message": row.error_message,
+                "rationale": row.rationale,
+            }
+            for row in rows
+        ],
+    )
+    statement = (
+        update(items)
+        .where(items.c.id == bindparam("b_id"), items.c.status == ItemStatus.PENDING.value)
+        .values(
+            status=bindparam("b_status"),
+            reason=bindparam("b_reason"),
+            label_value=bindparam("b_value"),
+            label_confidence=bindparam("b_confidence"),
+            label_source=bindparam("b_source"),
+            labeled_at=bindparam("b_labeled_at"),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    params = []
+    for row in rows:
+        accepted = row.status is ItemStatus.ACCEPTED
+        params.append(
+            {
+                "b_id": row.item_id,
+                "b_status": row.status.value,
+                "b_reason": row.reason.value if row.reason else None,
+                "b_value": row.value if accepted else None,
+                "b_confidence": row.confidence if accepted else None,
+                "b_source": LabelSource.MODEL.value if accepted else None,
+                "b_labeled_at": now if accepted else None,
+            }
+        )
+    return connection.execute(statement, params).rowcount
+
+
+@dataclass(frozen=True)
+class ExpiredItem:
+    id: int
+    lease_owner: str | None
+    deliveries: int
+
+
+def find_expired_leases(connection: Connection, *, now: float, limit: int) -> list[ExpiredItem]:
+    rows = connection.execute(
+        select(items.c.id, items.c.lease_owner, items.c.deliveries)
+        .where(
+            items.c.status == ItemStatus.PENDING.value,
+            or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at < now),
+        )
+        .order_by(items.c.id)
+        .limit(limit)
+    )
+    return [ExpiredItem(*row) for row in rows]
+
+
+def _still_expired(item_ids: Sequence[int], now: float) -> Any:
+    return and_(
+        items.c.id.in_(list(item_ids)),
+        items.c.status == ItemStatus.PENDING.value,
+        or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at < now),
+    )
+
+
+def reassign_expired(
+    connection: Connection, *, item_ids: Sequence[int], job_id: str, now: float, lease_until: float
+) -> list[int]:
+    """Hand expired items to a new job. Two reconcilers racing: only one wins each item."""
+    if not item_ids:
+        return []
+    result = connection.execute(
+        update(items)
+        .where(_still_expired(item_ids, now))
+        .values(lease_owner=job_id, lease_expires_at=lease_until)
+        .returning(items.c.id)
+    )
+    return [row[0] for row in result]
+
+
+def extend_expired(
+    connection: Connection, *, item_ids: Sequence[int], now: float, lease_until: float
+) -> None:
+    """Items whose job is still waiting in the queue keep their owner and get more time."""
+    if item_ids:
+        connection.execute(
+            update(items).where(_still_expired(item_ids, now)).values(lease_expires_at=lease_until)
+        )
+
+
+def send_to_review(
+    connection: Connection, *, item_ids: Sequence[int], now: float, reason: ReviewReason
+) -> int:
+    """Items that no delivery could finish go to a human rather than loop forever."""
+    if not item_ids:
+        return 0
+    return connection.execute(
+        update(items)
+        .where(_still_expired(item_ids, now))
+        .values(
+            status=ItemStatus.REVIEW.value,
+            reason=reason.value,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    ).rowcount
+
+
+def expire_delivery(connection: Connection, *, job_ids: Sequence[str]) -> None:
+    """The enqueue after a commit failed: the reconciler picks these items up on its next pass."""
+    if job_ids:
+        connection.execute(
+            update(items)
+            .where(
+                items.c.lease_owner.in_(list(job_ids)),
+                items.c.status == ItemStatus.PENDING.value,
+            )
+            .values(lease_expires_at=0.0)
+        )

@@ -1,0 +1,152 @@
+"""The tables. The database is the record: every item, prediction and label lives here.
+
+Lease and claim times are stored as UNIX seconds (floats) so that the same comparison works the same
+way on SQLite and PostgreSQL; creation times are timestamps for people to read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, Any: JSON}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    team: Mapped[str] = mapped_column(String(200), index=True)
+    # sha256 of the secret: keys are 256-bit random strings, so a fast hash is enough.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectVersion(Base):
+    __tablename__ = "project_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    team: Mapped[str] = mapped_column(String(200))
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        # A re-post of the same external_id is the same item (NULLs never collide).
+        UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
+        Index("ix_items_batch_status", "batch_id", "status"),
+        Index("ix_items_status_lease", "status", "lease_expires_at"),
+        Index("ix_items_project_status", "project_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(400))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ground_truth: Mapped[Any | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(40))
+
+    # Delivery lease: the RQ job that owns the item and until when.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[float | None] = mapped_column(Float)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+
+    # The project version of the current prediction.
+    version: Mapped[int | None] = mapped_column(Integer)
+
+    # The final label (exactly one per item; written only by a conditional UPDATE).
+    label_value: Mapped[Any | None] = mapped_column(JSON)
+    label_confidence: Mapped[float | None] = mapped_column(Float)
+    label_source: Mapped[str | None] = mapped_column(String(10))
+    labeled_by: Mapped[str | None] = mapped_column(String(200))
+    labeled_at: Mapped[float | None] = mapped_column(Float)
+
+    # Review claim: a lease with a fencing token.
+    claim_token: Mapped[str | None] = mapped_column(String(80))
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+    claim_expires_at: Mapped[float | None] = mapped_column(Float)
+    claim_fence: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("item_id", "version", name="uq_predictions_item_version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    value: Mapped[Any | None] = mapped_column(JSON)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(20))
+    per_label: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_kind: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,120 @@
+"""Projects and their versions. Editing a project writes a new version; nothing is overwritten."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelwise.errors import NotFoundError
+from labelwise.spec import ProjectSpec
+from labelwise.store.models import Project, ProjectVersion, utcnow
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: int
+    team: str
+    name: str
+    version: int
+    spec: ProjectSpec
+    created_at: datetime
+    updated_at: datetime
+
+
+def _record(project: Project, spec: dict[str, Any]) -> ProjectRecord:
+    return ProjectRecord(
+        id=project.id,
+        team=project.team,
+        name=project.name,
+        version=project.current_version,
+        spec=ProjectSpec.model_validate(spec),
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+def create_project(session: Session, *, team: str, name: str, spec: ProjectSpec) -> ProjectRecord:
+    project = Project(team=team, name=name, current_version=1)
+    session.add(project)
+    session.flush()
+    session.add(ProjectVersion(project_id=project.id, version=1, spec=spec.model_dump(mode="json")))
+    session.commit()
+    return _record(project, spec.model_dump(mode="json"))
+
+
+def get_project(session: Session, *, team: str, project_id: int) -> ProjectRecord:
+    """The project at its current version; another team's project is simply not found."""
+    row = session.execute(
+        select(Project, ProjectVersion.spec)
+        .join(
+            ProjectVersion,
+            (ProjectVersion.project_id == Project.id)
+            & (ProjectVersion.version == Project.current_version),
+        )
+        .where(Project.id == project_id, Project.team == team)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"project {project_id} not found")
+    return _record(row[0], row[1])
+
+
+def list_projects(session: Session, *, team: str) -> list[ProjectRecord]:
+    rows = session.execute(
+        select(Project, ProjectVersion.spec)
+        .join(
+            ProjectVersion,
+            (ProjectVersion.project_id == Project.id)
+            & (ProjectVersion.version == Project.current_version),
+        )
+        .where(Project.team == team)
+        .order_by(Project.id)
+    ).all()
+    return [_record(project, spec) for project, spec in rows]
+
+
+def update_project(
+    session: Session, *, team: str, project_id: int, name: str | None, spec: ProjectSpec | None
+) -> ProjectRecord:
+    """Rename and/or write a new version. The row lock keeps two edits from taking one number."""
+    project = session.execute(
+        select(Project).where(Project.id == project_id, Project.team == team).with_for_update()
+    ).scalar_one_or_none()
+    if project is None:
+        raise NotFoundError(f"project {project_id} not found")
+    if name is not None:
+        project.name = name
+    if spec is not None:
+        project.current_version += 1
+        session.add(
+            ProjectVersion(
+                project_id=project.id,
+                version=project.current_version,
+                spec=spec.model_dump(mode="json"),
+            )
+        )
+    project.updated_at = utcnow()
+    session.commit()
+    return get_project(session, team=team, project_id=project_id)
+
+
+def get_version_specs(
+    session: Session, keys: set[tuple[int, int]]
+) -> dict[tuple[int, int], ProjectSpec]:
+    """Specs by (project_id, version), for the worker to label with exactly the version asked."""
+    if not keys:
+        return {}
+    project_ids = {project_id for project_id, _ in keys}
+    rows = session.execute(
+        select(ProjectVersion.project_id, ProjectVersion.version, ProjectVersion.spec).where(
+            ProjectVersion.project_id.in_(project_ids)
+        )
+    ).all()
+    return {
+        (pid, version): ProjectSpec.model_validate(spec)
+        for pid, version, spec in rows
+        if (pid, version) in keys
+    }

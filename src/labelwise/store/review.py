@@ -1,0 +1,145 @@
+"""The review queue: claims are leases with a fencing token, taken in one atomic statement.
+
+A claim hands the oldest unclaimed (or lapsed) `review` item of a project to one reviewer. A submit
+only lands when the token is the item's current one, held by the same key, and not yet expired: a
+reviewer whose lease lapsed and was claimed by someone else gets a conflict, never a second label.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, or_, select, text, update
+
+from labelwise.domain import ItemStatus, LabelSource
+from labelwise.errors import ConflictError, NotFoundError
+from labelwise.store.keys import Principal
+from labelwise.store.models import Item, Prediction, Project
+
+items = Item.__table__
+
+
+@dataclass(frozen=True)
+class Claim:
+    item_id: int
+    claim_token: str
+    fence: int
+    lease_expires_at: float
+
+
+def _claimable(project_id: int, now: float) -> Any:
+    return (
+        (items.c.project_id == project_id)
+        & (items.c.status == ItemStatus.REVIEW.value)
+        & or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+    )
+
+
+def claim_next_item(
+    connection: Connection,
+    *,
+    project_id: int,
+    principal: Principal,
+    now: float,
+    lease_seconds: float,
+) -> Claim | None:
+    """One conditional UPDATE ... RETURNING; on PostgreSQL the candidate row is taken with
+    SKIP LOCKED so concurrent reviewers each get a different item instead of queueing up."""
+    candidate = select(items.c.id).where(_claimable(project_id, now)).order_by(items.c.id).limit(1)
+    if connection.dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    token = secrets.token_urlsafe(24)
+    row = connection.execute(
+        update(items)
+        .where(items.c.id == candidate.scalar_subquery(), _claimable(project_id, now))
+        .values(
+            claim_token=token,
+            claimed_by=principal.key_id,
+            claim_expires_at=now + lease_seconds,
+            claim_fence=items.c.claim_fence + 1,
+        )
+        .returning(items.c.id, items.c.claim_fence, items.c.claim_expires_at)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Claim(item_id=row[0], claim_token=token, fence=row[1], lease_expires_at=row[2])
+
+
+def _holding(item_id: int, principal: Principal, token: str, now: float) -> Any:
+    return (
+        (items.c.id == item_id)
+        & (items.c.status == ItemStatus.REVIEW.value)
+        & (items.c.claim_token == token)
+        & (items.c.claimed_by == principal.key_id)
+        & (items.c.claim_expires_at >= now)
+    )
+
+
+def load_item_for_team(connection: Connection, *, item_id: int, team: str) -> Item:
+    row = connection.execute(
+        select(Item)
+        .join(Project, Project.id == Item.project_id)
+        .where(Item.id == item_id, Project.team == team)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"item {item_id} not found")
+    return row[0]
+
+
+def current_prediction(connection: Connection, item: Item) -> Prediction | None:
+    row = connection.execute(
+        select(Prediction).where(Prediction.item_id == item.id, Prediction.version == item.version)
+    ).one_or_none()
+    return None if row is None else row[0]
+
+
+def submit_label(
+    connection: Connection,
+    *,
+    item_id: int,
+    principal: Principal,
+    token: str,
+    status: ItemStatus,
+    value: Any,
+    now: float,
+) -> None:
+    """Write the human's final label if, and only if, the claim is still this reviewer's."""
+    updated = connection.execute(
+        update(items)
+        .where(_holding(item_id, principal, token, now))
+        .values(
+            status=status.value,
+            label_value=value,
+            label_confidence=None,
+            label_source=LabelSource.HUMAN.value,
+            labeled_by=principal.name,
+            labeled_at=now,
+            claim_token=None,
+            claim_expires_at=None,
+        )
+    ).rowcount
+    if updated != 1:
+        raise ConflictError(
+            "the claim is stale or not yours: claim the item again", code="stale_claim"
+        )
+
+
+def release_claim(
+    connection: Connection, *, item_id: int, principal: Principal, token: str, now: float
+) -> None:
+    """Give an item back to the queue (a skip) before its lease runs out."""
+    updated = connection.execute(
+        update(items)
+        .where(_holding(item_id, principal, token, now))
+        .values(claim_token=None, claim_expires_at=None)
+    ).rowcount
+    if updated != 1:
+        raise ConflictError("the claim is stale or not yours", code="stale_claim")
+
+
+def count_waiting(connection: Connection, *, project_id: int, now: float) -> int:
+    return connection.execute(
+        select(text("count(*)")).select_from(items).where(_claimable(project_id, now))
+    ).scalar_one()

@@ -1,0 +1,73 @@
+"""Job entry points: a worker process labels the chunks of item ids that RQ delivers.
+
+One process keeps one event loop, one LLM client pool and one database engine for its whole life
+(RQ's SimpleWorker runs jobs in-process, no fork per job). This module retries nothing: an item
+whose job dies is found again by the reconciler once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+
+from labelwise.labeler import Labeler
+from labelwise.llm.client import LLMClients
+from labelwise.pipeline import ChunkRun
+from labelwise.prompts import PromptLibrary
+from labelwise.queue import Delivery, connect, current_job_id
+from labelwise.reconciler import ReconcilerThread
+from labelwise.settings import Settings
+from labelwise.store.db import make_engine
+
+
+class WorkerRuntime:
+    """What one worker process holds for its whole life."""
+
+    def __init__(self, settings: Settings, engine: Engine, labeler: Labeler) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.labeler = labeler
+        self.loop = asyncio.new_event_loop()
+
+    @classmethod
+    def start(cls, settings: Settings) -> WorkerRuntime:
+        labeler = Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings))
+        return cls(settings, make_engine(settings.database_url), labeler)
+
+    def run_chunk(self, job_id: str, item_ids: Sequence[int]) -> int:
+        run = ChunkRun(self.settings, self.engine, self.labeler, job_id)
+        return self.loop.run_until_complete(run.run(item_ids))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.labeler.aclose())
+        self.loop.close()
+        self.engine.dispose()
+
+
+_runtime: WorkerRuntime | None = None
+
+
+def label_chunk(item_ids: list[int]) -> int:
+    """RQ entry point. Runs in a `labelwise worker` process (or any RQ worker: then the runtime
+    is built from the environment on first use)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = WorkerRuntime.start(Settings())
+    return _runtime.run_chunk(current_job_id() or "", item_ids)
+
+
+def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
+    """Serve jobs until stopped (or, with `burst`, until the queue is empty)."""
+    global _runtime
+    _runtime = WorkerRuntime.start(settings)
+    delivery = Delivery(connect(settings.redis_url), settings.queue_name)
+    reconciler = ReconcilerThread(settings, _runtime.engine, delivery)
+    reconciler.start()
+    try:
+        delivery.make_worker(name).work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    finally:
+        reconciler.stop()
+        _runtime.close()
+        _runtime = None

@@ -1,0 +1,137 @@
+"""Shared fixtures: both stores, a Redis queue per test, an app with keys for each role.
+
+PostgreSQL runs in a schema of its own per test session, so concurrent runs on one server do not
+interfere; Redis tests use a queue name of their own on database 1.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from labelwise.settings import Settings
+from labelwise.store.db import make_engine
+from labelwise.store.keys import Role, create_key
+from labelwise.store.migrate import upgrade
+from labelwise.store.models import Base
+
+POSTGRES_URL = os.environ.get(
+    "LABELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LABELWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    schema = f"lw_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'labelwise.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'labelwise.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def queue_name() -> Iterator[str]:
+    name = f"lw-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"*{name}*"):
+        connection.delete(key)
+
+
+def make_settings(database_url: str, queue_name: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": REDIS_URL,
+        "queue_name": queue_name,
+        "openai_base_url": "http://llm.test/v1",
+        "openai_api_key": "test-key",
+        "llm_transport": "httpx",
+        "llm_retry_base_wait_seconds": 0.001,
+        "llm_retry_max_wait_seconds": 0.05,
+        "result_flush_seconds": 0.02,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, queue_name: str) -> Settings:
+    return make_settings(database_url, queue_name)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@dataclass(frozen=True)
+class Keys:
+    admin: str
+    submitter: str
+    reviewer: str
+    reviewer2: str
+    other_team: str
+
+    def auth(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {getattr(self, name)}"}
+
+
+@pytest.fixture
+def keys(engine: Engine) -> Keys:
+    with Session(engine) as session:
+        return Keys(
+            admin=create_key(session, name="ada", role=Role.ADMIN, team="acme"),
+            submitter=create_key(session, name="sam", role=Role.SUBMITTER, team="acme"),
+            reviewer=create_key(session, name="rita", role=Role.REVIEWER, team="acme"),
+            reviewer2=create_key(session, name="rob", role=Role.REVIEWER, team="acme"),
+            other_team=create_key(session, name="eve", role=Role.ADMIN, team="globex"),
+        )

@@ -1,0 +1,247 @@
+"""The store's contracts, on SQLite and PostgreSQL: idempotent ingest, conditional final writes,
+atomic claims with fencing, and lease expiry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from labelwise.domain import ItemStatus
+from labelwise.errors import ConflictError, NotFoundError, ReviewReason
+from labelwise.spec import ProjectSpec
+from labelwise.store.batches import NewItem, ingest_batch, summarize_batch
+from labelwise.store.keys import Principal, Role
+from labelwise.store.labeling import (
+    OutcomeRow,
+    claim_delivered_items,
+    find_expired_leases,
+    reassign_expired,
+    record_outcomes,
+)
+from labelwise.store.models import Item
+from labelwise.store.projects import ProjectRecord, create_project, get_project, update_project
+from labelwise.store.review import claim_next_item, submit_label
+
+SPEC = ProjectSpec.model_validate(
+    {
+        "task": {"labels": ["positive", "negative"], "guidelines": "Sentiment."},
+        "model": {"name": "m"},
+        "routing": {"accept_threshold": 0.8},
+    }
+)
+ALICE = Principal(key_id=1, name="alice", role=Role.REVIEWER, team="acme")
+BOB = Principal(key_id=2, name="bob", role=Role.REVIEWER, team="acme")
+
+
+@pytest.fixture
+def project(engine: Engine) -> ProjectRecord:
+    with Session(engine) as session:
+        return create_project(session, team="acme", name="sentiment", spec=SPEC)
+
+
+def ingest(engine: Engine, project: ProjectRecord, items: list[NewItem], lease_until: float = 1e12):
+    with Session(engine) as session:
+        return ingest_batch(
+            session, project=project, items=items, chunk_size=2, lease_until=lease_until
+        )
+
+
+def outcome(item_id: int, batch_id: int, status: ItemStatus, value: str = "positive") -> OutcomeRow:
+    return OutcomeRow(
+        item_id=item_id,
+        batch_id=batch_id,
+        version=1,
+        status=status,
+        reason=None if status is ItemStatus.ACCEPTED else ReviewReason.LOW_CONFIDENCE,
+        value=value,
+        confidence=0.9,
+        method="logprob",
+        per_label=None,
+        model="m",
+        prompt_tokens=10,
+        cached_tokens=4,
+        completion_tokens=3,
+        cost_usd=0.001,
+        latency_ms=5,
+        attempts=1,
+        error_message=None,
+        rationale=None,
+    )
+
+
+def test_ingest_is_idempotent_per_external_id(engine: Engine, project: ProjectRecord) -> None:
+    first = ingest(engine, project, [NewItem({"text": t}, external_id=t) for t in "abcde"])
+    assert (first.received, first.created) == (5, 5)
+    assert sorted(len(ids) for ids in first.chunks.values()) == [1, 2, 2]
+    again = ingest(
+        engine,
+        project,
+        [NewItem({"text": "a"}, "a"), NewItem({"text": "f"}, "f"), NewItem({"text": "f"}, "f")],
+    )
+    assert (again.received, again.created) == (3, 1)
+    with Session(engine) as session:
+        assert len(session.execute(select(Item.id)).all()) == 6
+
+
+def test_items_without_external_id_are_always_new(engine: Engine, project: ProjectRecord) -> None:
+    ingest(engine, project, [NewItem({"text": "x"}), NewItem({"text": "x"})])
+    result = ingest(engine, project, [NewItem({"text": "x"})])
+    assert result.created == 1
+
+
+def test_other_team_cannot_see_project(engine: Engine, project: ProjectRecord) -> None:
+    with Session(engine) as session, pytest.raises(NotFoundError):
+        get_project(session, team="globex", project_id=project.id)
+
+
+def test_editing_a_project_makes_a_new_version(engine: Engine, project: ProjectRecord) -> None:
+    changed = SPEC.model_copy(
+        update={"routing": SPEC.routing.model_copy(update={"accept_threshold": 0.5})}
+    )
+    with Session(engine) as session:
+        updated = update_project(
+            session, team="acme", project_id=project.id, name=None, spec=changed
+        )
+    assert updated.version == 2
+    assert updated.spec.routing.accept_threshold == 0.5
+
+
+def test_final_write_happens_once(engine: Engine, project: ProjectRecord) -> None:
+    result = ingest(engine, project, [NewItem({"text": "a"}, "a")])
+    (item_id,) = [i for ids in result.chunks.values() for i in ids]
+    with engine.begin() as connection:
+        assert (
+            record_outcomes(
+                connection, [outcome(item_id, result.batch_id, ItemStatus.ACCEPTED)], now=1.0
+            )
+            == 1
+        )
+    with engine.begin() as connection:
+        # A second delivery of the same item changes nothing.
+        assert (
+            record_outcomes(
+                connection,
+                [outcome(item_id, result.batch_id, ItemStatus.REVIEW, "negative")],
+                now=2.0,
+            )
+            == 0
+        )
+    with Session(engine) as session:
+        summary = summarize_batch(session, team="acme", batch_id=result.batch_id)
+        item = session.get(Item, item_id)
+    assert summary.counts["accepted"] == 1 and summary.status == "completed"
+    assert summary.usage["prompt_tokens"] == 10 and summary.usage["cached_tokens"] == 4
+    assert (item.label_value, item.label_source) == ("positive", "model")
+
+
+def test_claim_by_job_skips_items_handed_on(engine: Engine, project: ProjectRecord) -> None:
+    result = ingest(engine, project, [NewItem({"text": "a"}, "a")], lease_until=0.0)
+    job_id, ids = next(iter(result.chunks.items()))
+    with engine.begin() as connection:
+        expired = find_expired_leases(connection, now=time.time(), limit=10)
+        assert [e.id for e in expired] == ids
+        assert (
+            reassign_expired(
+                connection, item_ids=ids, job_id="new", now=time.time(), lease_until=1e12
+            )
+            == ids
+        )
+        # A racing reconciler gets nothing: the lease is no longer expired.
+        assert (
+            reassign_expired(
+                connection, item_ids=ids, job_id="other", now=time.time(), lease_until=1e12
+            )
+            == []
+        )
+        assert (
+            claim_delivered_items(connection, job_id=job_id, item_ids=ids, lease_until=1e12) == []
+        )
+        claimed = claim_delivered_items(connection, job_id="new", item_ids=ids, lease_until=1e12)
+    assert [c.id for c in claimed] == ids
+
+
+def _to_review(engine: Engine, project: ProjectRecord, n: int) -> list[int]:
+    result = ingest(engine, project, [NewItem({"text": str(i)}, str(i)) for i in range(n)])
+    ids = sorted(i for chunk in result.chunks.values() for i in chunk)
+    with engine.begin() as connection:
+        record_outcomes(
+            connection, [outcome(i, result.batch_id, ItemStatus.REVIEW) for i in ids], now=1.0
+        )
+    return ids
+
+
+def test_claims_are_exclusive_and_fenced(engine: Engine, project: ProjectRecord) -> None:
+    ids = _to_review(engine, project, 2)
+    now = time.time()
+    with engine.begin() as connection:
+        first = claim_next_item(
+            connection, project_id=project.id, principal=ALICE, now=now, lease_seconds=60
+        )
+        second = claim_next_item(
+            connection, project_id=project.id, principal=BOB, now=now, lease_seconds=60
+        )
+        third = claim_next_item(
+            connection, project_id=project.id, principal=BOB, now=now, lease_seconds=60
+        )
+    assert first is not None and second is not None and third is None
+    assert {first.item_id, second.item_id} == set(ids)
+    with engine.begin() as connection, pytest.raises(ConflictError):
+        # Bob may not use Alice's token.
+        submit_label(
+            connection,
+            item_id=first.item_id,
+            principal=BOB,
+            token=first.claim_token,
+            status=ItemStatus.REVIEWED,
+            value="negative",
+            now=now,
+        )
+
+
+def test_expired_claim_returns_to_queue_and_old_token_is_stale(
+    engine: Engine, project: ProjectRecord
+) -> None:
+    _to_review(engine, project, 1)
+    now = time.time()
+    with engine.begin() as connection:
+        stale = claim_next_item(
+            connection, project_id=project.id, principal=ALICE, now=now, lease_seconds=1
+        )
+    later = now + 5
+    with engine.begin() as connection:
+        fresh = claim_next_item(
+            connection, project_id=project.id, principal=BOB, now=later, lease_seconds=60
+        )
+    assert stale is not None and fresh is not None
+    assert fresh.item_id == stale.item_id and fresh.fence == stale.fence + 1
+    with engine.begin() as connection, pytest.raises(ConflictError):
+        submit_label(
+            connection,
+            item_id=stale.item_id,
+            principal=ALICE,
+            token=stale.claim_token,
+            status=ItemStatus.REVIEWED,
+            value="negative",
+            now=later,
+        )
+    with engine.begin() as connection:
+        submit_label(
+            connection,
+            item_id=fresh.item_id,
+            principal=BOB,
+            token=fresh.claim_token,
+            status=ItemStatus.REVIEWED,
+            value="negative",
+            now=later,
+        )
+    with Session(engine) as session:
+        item = session.get(Item, fresh.item_id)
+    assert (item.status, item.label_value, item.label_source, item.labeled_by) == (
+        "reviewed",
+        "negative",
+        "human",
+        "bob",
+    )
