@@ -65,6 +65,13 @@ class Delivery:
     def depth(self) -> int:
         return self.queue.count
 
+    def eviction_policy(self) -> str | None:
+        """Redis must run with `noeviction`: an evicted job would be work silently dropped."""
+        try:
+            return self.redis.config_get("maxmemory-policy").get("maxmemory-policy")
+        except Exception:  # managed Redis services may forbid CONFIG
+            return None
+
     def ping(self) -> bool:
         return bool(self.redis.ping())
 

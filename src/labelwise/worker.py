@@ -8,6 +8,7 @@ whose job dies is found again by the reconciler once its lease runs out.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
@@ -20,6 +21,8 @@ from labelwise.queue import Delivery, connect, current_job_id
 from labelwise.reconciler import ReconcilerThread
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
+
+log = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
@@ -63,6 +66,9 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     global _runtime
     _runtime = WorkerRuntime.start(settings)
     delivery = Delivery(connect(settings.redis_url), settings.queue_name)
+    policy = delivery.eviction_policy()
+    if policy not in (None, "noeviction"):
+        log.warning("Redis maxmemory-policy is %s; run it with noeviction", policy)
     reconciler = ReconcilerThread(settings, _runtime.engine, delivery)
     reconciler.start()
     try:

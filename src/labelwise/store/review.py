@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ConflictError, NotFoundError
@@ -77,8 +78,8 @@ def _holding(item_id: int, principal: Principal, token: str, now: float) -> Any:
     )
 
 
-def load_item_for_team(connection: Connection, *, item_id: int, team: str) -> Item:
-    row = connection.execute(
+def load_item_for_team(session: Session, *, item_id: int, team: str) -> Item:
+    row = session.execute(
         select(Item)
         .join(Project, Project.id == Item.project_id)
         .where(Item.id == item_id, Project.team == team)
@@ -88,8 +89,8 @@ def load_item_for_team(connection: Connection, *, item_id: int, team: str) -> It
     return row[0]
 
 
-def current_prediction(connection: Connection, item: Item) -> Prediction | None:
-    row = connection.execute(
+def current_prediction(session: Session, item: Item) -> Prediction | None:
+    row = session.execute(
         select(Prediction).where(Prediction.item_id == item.id, Prediction.version == item.version)
     ).one_or_none()
     return None if row is None else row[0]

@@ -71,10 +71,9 @@ def validated_value(task: TaskSpec, value: Any) -> Any:
 @router.post("/{item_id}")
 def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep) -> dict[str, Any]:
     now = time.time()
-    with state.engine.begin() as connection:
-        item = store.load_item_for_team(connection, item_id=item_id, team=key.team)
-        with state.sessions(bind=connection) as session:
-            task = get_project(session, team=key.team, project_id=item.project_id).spec.task
+    with state.sessions() as session, session.begin():
+        item = store.load_item_for_team(session, item_id=item_id, team=key.team)
+        task = get_project(session, team=key.team, project_id=item.project_id).spec.task
         if body.decision == "unlabelable":
             new_status, value = ItemStatus.FAILED, None
         elif body.decision == "correct":
@@ -82,14 +81,14 @@ def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep
                 raise ValidationFailedError("value: required when the decision is 'correct'")
             new_status, value = ItemStatus.REVIEWED, validated_value(task, body.value)
         else:
-            prediction = store.current_prediction(connection, item)
+            prediction = store.current_prediction(session, item)
             if prediction is None or prediction.value is None:
                 raise ValidationFailedError(
                     "decision: there is no model label to accept; send 'correct' with a value"
                 )
             new_status, value = ItemStatus.REVIEWED, prediction.value
         store.submit_label(
-            connection,
+            session.connection(),
             item_id=item_id,
             principal=key,
             token=body.claim_token,
@@ -106,9 +105,9 @@ def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep
 
 @router.post("/{item_id}/release", status_code=204)
 def release(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> Response:
-    with state.engine.begin() as connection:
-        store.load_item_for_team(connection, item_id=item_id, team=key.team)
+    with state.sessions() as session, session.begin():
+        store.load_item_for_team(session, item_id=item_id, team=key.team)
         store.release_claim(
-            connection, item_id=item_id, principal=key, token=body.claim_token, now=time.time()
+            session.connection(), item_id=item_id, principal=key, token=body.claim_token, now=time.time()
         )
     return Response(status_code=204)

@@ -1,0 +1,166 @@
+"""Labeling one item: the entry point the worker and the synchronous API call.
+
+It renders the project's prompts, makes the structured call, and scores confidence from the
+answer's logprobs or, when there are none, from the agreement of extra samples. It never raises
+for an LLM problem: every failure becomes a `LabelOutcome` with its reason, so nothing is lost.
+It does not route; the caller decides what an outcome's confidence means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from pydantic import BaseModel
+
+from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome
+from labelwise.errors import LabelingError, ReviewReason
+from labelwise.llm.call import StructuredRequest, call_structured
+from labelwise.llm.client import LLMClients
+from labelwise.llm.meter import CallMeter
+from labelwise.llm.output import schema_line
+from labelwise.prompts import PromptLibrary
+from labelwise.settings import Settings
+from labelwise.spec import ProjectSpec
+from labelwise.tasks import TASK_TYPES, OutputContract, TaskType
+
+log = logging.getLogger(__name__)
+
+# Room beyond the longest possible answer for whitespace a model may add around it.
+_MAX_TOKENS_MARGIN = 16
+# Samples drawn at temperature 0 would agree by construction and say nothing about confidence.
+_SAMPLE_MIN_TEMPERATURE = 0.7
+_PREPARED_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What is the same for every item of a project version, worked out once."""
+
+    task_type: TaskType
+    contract: OutputContract
+    system_prompt: str
+    max_tokens: int
+
+
+class Labeler:
+    def __init__(self, settings: Settings, clients: LLMClients, prompts: PromptLibrary) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.prompts = prompts
+        self._prepared: dict[str, _Prepared] = {}
+
+    async def label(self, spec: ProjectSpec, *, item_id: int, data: dict[str, Any]) -> LabelOutcome:
+        started = time.perf_counter()
+        meter = CallMeter()
+        outcome = LabelOutcome(item_id=item_id, model=spec.model.name)
+        try:
+            outcome.value, outcome.confidence, served_by = await self._label(spec, data, meter)
+            outcome.model = served_by or spec.model.name
+        except LabelingError as exc:
+            outcome.error_reason, outcome.error_message = exc.reason, str(exc)
+        except Exception as exc:  # a bug or a surprise must still reach review, not vanish
+            log.exception("labeling item %s failed unexpectedly", item_id)
+            outcome.error_reason = ReviewReason.LLM_ERROR
+            outcome.error_message = f"{type(exc).__name__}: {exc}"
+        outcome.usage, outcome.attempts = meter.usage, meter.attempts
+        outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+        return outcome
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+    async def _label(
+        self, spec: ProjectSpec, data: dict[str, Any], meter: CallMeter
+    ) -> tuple[Any, Confidence, str]:
+        prepared = self._prepare(spec)
+        task_type = prepared.task_type
+        client = self.clients.for_model(spec.model)
+        top_logprobs = self.settings.llm_top_logprobs
+        request = StructuredRequest(
+            model=spec.model.name,
+            messages=[
+                {"role": "system", "content": prepared.system_prompt},
+                {"role": "user", "content": task_type.user_prompt(self.prompts, data)},
+            ],
+            mode=spec.model.output_mode,
+            schema=prepared.contract.schema,
+            answer_model=prepared.contract.model,
+            temperature=spec.model.temperature,
+            max_tokens=prepared.max_tokens,
+            # With no alternatives listed there is nothing to compare the chosen label against.
+            top_logprobs=top_logprobs if top_logprobs > 0 else None,
+        )
+        first = await call_structured(client, request, settings=self.settings, meter=meter)
+        if first.tokens:
+            scored = task_type.logprob_confidence(spec.task, first.tokens, first.answer)
+            if scored is not None:
+                return task_type.value(first.answer), scored, first.model
+        samples = await self._samples(client, request, meter)
+        if not samples:
+            # One answer agreeing with itself is no evidence: no score, so it goes to review.
+            return (
+                task_type.value(first.answer),
+                Confidence(None, ConfidenceMethod.AGREEMENT),
+                first.model,
+            )
+        value, agreed = task_type.agreement(spec.task, [first.answer, *samples])
+        return value, agreed, first.model
+
+    async def _samples(
+        self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter
+    ) -> list[BaseModel]:
+        """Extra answers for agreement, drawn concurrently as separate requests (many servers
+        reject `n > 1`). A sample that fails is left out; its cost still counts."""
+        sample = dataclasses.replace(
+            request,
+            temperature=max(request.temperature, _SAMPLE_MIN_TEMPERATURE),
+            top_logprobs=None,
+        )
+        calls = [
+            call_structured(client, sample, settings=self.settings, meter=meter)
+            for _ in range(self.settings.llm_agreement_samples - 1)
+        ]
+        answers: list[BaseModel] = []
+        for result in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(result, LabelingError):
+                log.info("an agreement sample failed: %s", result)
+            elif isinstance(result, Exception):
+                log.warning("an agreement sample failed unexpectedly", exc_info=result)
+            elif isinstance(result, BaseException):
+                raise result  # cancellation and the like are not ours to swallow
+            else:
+                answers.append(result.answer)
+        return answers
+
+    def _prepare(self, spec: ProjectSpec) -> _Prepared:
+        key = spec.model_dump_json()
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            return prepared
+        task_type = TASK_TYPES.get(spec.task.type)
+        if task_type is None:
+            raise ValueError(f"unknown task type {spec.task.type!r}")
+        contract = task_type.contract(spec.task)
+        answer_schema = (
+            schema_line(contract.schema) if spec.model.output_mode == "json_object" else None
+        )
+        prepared = _Prepared(
+            task_type=task_type,
+            contract=contract,
+            # Rendered once per project version: byte-identical for every item, so providers
+            # can serve it from their prefix cache.
+            system_prompt=task_type.system_prompt(
+                spec.task, self.prompts, answer_schema=answer_schema
+            ),
+            max_tokens=spec.model.max_tokens or contract.max_answer_chars + _MAX_TOKENS_MARGIN,
+        )
+        if len(self._prepared) >= _PREPARED_CACHE_SIZE:
+            self._prepared.pop(next(iter(self._prepared)))
+        self._prepared[key] = prepared
+        return prepared

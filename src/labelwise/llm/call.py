@@ -1,0 +1,149 @@
+"""One structured-output call: ask, validate the answer in code, re-ask within a small bound.
+
+HTTP failures are retried below this (`labelwise.llm.retry`); here a bad answer (invalid JSON, a
+schema violation, a label outside the set) is shown back to the model with the validation error,
+and a truncated one is asked again with twice the token budget, at most `llm_max_reasks` times in
+all. A refusal is final. Every attempt and token is counted on the caller's `CallMeter`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from openai.types.chat.chat_completion import Choice
+from pydantic import BaseModel, ValidationError
+
+from labelwise.domain import TokenLogprob
+from labelwise.errors import InvalidOutputError, RefusalError, TruncatedOutputError
+from labelwise.llm.meter import CallMeter
+from labelwise.llm.output import answer_text, mode_params, reask_messages, strip_fences
+from labelwise.llm.retry import call_with_retries
+from labelwise.settings import Settings
+from labelwise.spec import OutputMode
+
+_MAX_PROBLEM_CHARS = 600
+
+
+@dataclass(frozen=True)
+class StructuredRequest:
+    model: str
+    messages: Sequence[dict[str, Any]]
+    mode: OutputMode
+    schema: dict[str, Any]
+    answer_model: type[BaseModel]
+    temperature: float
+    max_tokens: int
+    # How many alternatives per token to ask for; None asks for no logprobs at all.
+    top_logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class StructuredAnswer:
+    answer: BaseModel
+    # None when the provider sent no logprobs (or none were asked for).
+    tokens: list[TokenLogprob] | None
+    model: str
+
+
+class _InvalidAnswer(Exception):
+    """The answer's text failed validation; the message is what the model is told."""
+
+
+def token_logprobs(choice: Choice) -> list[TokenLogprob] | None:
+    """The SDK's per-token logprobs as `TokenLogprob`s, or None when the provider sent none."""
+    content = choice.logprobs.content if choice.logprobs is not None else None
+    if not content:
+        return None
+    return [
+        TokenLogprob(
+            token=token.token,
+            logprob=token.logprob,
+            top=tuple((alt.token, alt.logprob) for alt in token.top_logprobs or ()),
+        )
+        for token in content
+    ]
+
+
+def parse_answer(text: str | None, model: type[BaseModel]) -> BaseModel:
+    if text is None or not text.strip():
+        raise _InvalidAnswer("the answer was empty")
+    try:
+        return model.model_validate_json(strip_fences(text))
+    except ValidationError as exc:
+        raise _InvalidAnswer(_describe(exc)) from exc
+
+
+def _final_error(
+    problem: _InvalidAnswer, truncated: bool, max_tokens: int, reasks: int, meter: CallMeter
+) -> InvalidOutputError:
+    if truncated:
+        message = f"the answer was cut off at max_tokens={max_tokens} after {reasks} re-ask(s)"
+        return TruncatedOutputError(message, attempts=meter.attempts, usage=meter.usage)
+    message = f"invalid answer after {reasks} re-ask(s): {problem}"
+    return InvalidOutputError(message, attempts=meter.attempts, usage=meter.usage)
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False)[:5]:
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
+    text = "; ".join(problems)
+    return text if len(text) <= _MAX_PROBLEM_CHARS else text[: _MAX_PROBLEM_CHARS - 3] + "..."
+
+
+async def call_structured(
+    client: openai.AsyncOpenAI,
+    request: StructuredRequest,
+    *,
+    settings: Settings,
+    meter: CallMeter,
+) -> StructuredAnswer:
+    messages = list(request.messages)
+    max_tokens = request.max_tokens
+    params = mode_params(request.mode, request.schema)
+    if request.top_logprobs is not None and request.mode != "tool":
+        params.update(logprobs=True, top_logprobs=request.top_logprobs)
+    reasks = 0
+    while True:
+        create = functools.partial(
+            client.chat.completions.create,
+            model=request.model,
+            messages=list(messages),
+            temperature=request.temperature,
+            max_tokens=max_tokens,
+            **params,
+        )
+        completion = await call_with_retries(settings, create, meter)
+        meter.add_usage(completion.usage)
+        if not completion.choices:
+            raise InvalidOutputError(
+                "the response held no choices", attempts=meter.attempts, usage=meter.usage
+            )
+        choice = completion.choices[0]
+        message = choice.message
+        if message.refusal or choice.finish_reason == "content_filter":
+            reason = message.refusal or "the provider's content filter stopped the answer"
+            raise RefusalError(
+                f"the model refused: {reason}", attempts=meter.attempts, usage=meter.usage
+            )
+        try:
+            answer = parse_answer(answer_text(message, request.mode), request.answer_model)
+        except _InvalidAnswer as problem:
+            # A cut-off answer is asked again unchanged with a larger budget; feeding the
+            # fragment back would only teach the model to continue it.
+            truncated = choice.finish_reason == "length"
+            if reasks >= settings.llm_max_reasks:
+                raise _final_error(problem, truncated, max_tokens, reasks, meter) from problem
+            reasks += 1
+            if truncated:
+                max_tokens *= 2
+            else:
+                messages += reask_messages(message, request.mode, str(problem))
+            continue
+        # An answer that validates is complete, even if the provider also reported "length".
+        return StructuredAnswer(answer, token_logprobs(choice), completion.model)

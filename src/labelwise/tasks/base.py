@@ -1,0 +1,71 @@
+"""What a task type is: the interface every kind of labeling task implements.
+
+A task type owns its prompts, its answer schema (and the pydantic model that validates answers in
+code), how an answer becomes a stored value, and how a confidence is read from logprobs or from
+agreeing samples. It does no I/O; `labelwise.labeler` drives the calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from labelwise.domain import Confidence, TokenLogprob
+from labelwise.prompts import PromptLibrary
+from labelwise.spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class OutputContract:
+    """The answer a task expects: its JSON schema, the model that validates it, and the length in
+    characters of the longest possible answer (to size `max_tokens`: a token is at least one
+    character)."""
+
+    schema: dict[str, Any]
+    model: type[BaseModel]
+    max_answer_chars: int
+
+
+class TaskType(Protocol):
+    name: str
+
+    def contract(self, task: TaskSpec) -> OutputContract: ...
+
+    def system_prompt(
+        self, task: TaskSpec, prompts: PromptLibrary, *, answer_schema: str | None
+    ) -> str:
+        """The static part: the same for every item of a project version."""
+        ...
+
+    def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
+        """The item, delimited and declared as data."""
+        ...
+
+    def value(self, answer: BaseModel) -> Any:
+        """The value stored for a validated answer (JSON-serialisable)."""
+        ...
+
+    def logprob_confidence(
+        self, task: TaskSpec, tokens: Sequence[TokenLogprob], answer: BaseModel
+    ) -> Confidence | None:
+        """None when the answer cannot be located in the tokens."""
+        ...
+
+    def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:
+        """The majority value over samples (the first answer first) and how many agreed."""
+        ...
+
+
+def data_json(data: Mapping[str, Any]) -> str:
+    """`data` as JSON that can sit between `<item>` markers without closing them.
+
+    JSON escaping already keeps quotes and newlines inside strings; `<` and `>` only ever occur
+    inside strings in JSON, so escaping them as `\\u003c` / `\\u003e` keeps it valid JSON while a
+    literal `</item>` in the item's text can no longer end the data block.
+    """
+    encoded = json.dumps(data, ensure_ascii=False, sort_keys=False)
+    return encoded.replace("<", "\\u003c").replace(">", "\\u003e")

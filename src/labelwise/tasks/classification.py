@@ -1,0 +1,150 @@
+"""Classification, single- and multi-label: prompts, answer schema, values and confidences.
+
+Single-label answers are `{"label": "<name>"}`, multi-label answers `{"labels": {"<name>": bool,
+...}}` with every label present; the label set is an enum in the schema and is checked again in
+code by a pydantic model built from it, whatever the provider enforced.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from labelwise import confidence
+from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
+from labelwise.prompts import PromptLibrary
+from labelwise.spec import TaskSpec
+from labelwise.tasks.base import OutputContract, data_json
+
+# Answers are judged strictly: no coercion of "true" to true, no unknown keys.
+_ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
+
+
+def single_label_schema(names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"label": {"type": "string", "enum": list(names)}},
+        "required": ["label"],
+        "additionalProperties": False,
+    }
+
+
+def multi_label_schema(names: Sequence[str]) -> dict[str, Any]:
+    flags = {
+        "type": "object",
+        "properties": {name: {"type": "boolean"} for name in names},
+        "required": list(names),
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"labels": flags},
+        "required": ["labels"],
+        "additionalProperties": False,
+    }
+
+
+def _choice_model(names: Sequence[str]) -> type[BaseModel]:
+    allowed: Any = Literal.__getitem__(tuple(names))
+    return create_model("LabelChoice", __config__=_ANSWER_CONFIG, label=(allowed, ...))
+
+
+def _flags_model(names: Sequence[str]) -> type[BaseModel]:
+    # Label names need not be Python identifiers ("not spam", "class"), so fields get neutral
+    # names and the label is the alias; validation errors still name the label.
+    fields: dict[str, Any] = {
+        f"label_{i}": (bool, Field(alias=name)) for i, name in enumerate(names)
+    }
+    flags = create_model("LabelFlags", __config__=_ANSWER_CONFIG, **fields)
+    return create_model("LabelSet", __config__=_ANSWER_CONFIG, labels=(flags, ...))
+
+
+def _flags(answer: BaseModel) -> dict[str, bool]:
+    return dict(answer.model_dump(by_alias=True)["labels"])
+
+
+def _answer_json(task: TaskSpec, label: str | list[str]) -> str:
+    """An answer as the model should write it, for the few-shot examples."""
+    if not task.multi_label:
+        return json.dumps({"label": label}, ensure_ascii=False)
+    chosen = set(label if isinstance(label, list) else [label])
+    flags = {name: name in chosen for name in task.label_names}
+    return json.dumps({"labels": flags}, ensure_ascii=False)
+
+
+class ClassificationTask:
+    name = "classification"
+
+    def contract(self, task: TaskSpec) -> OutputContract:
+        names = task.label_names
+        if task.multi_label:
+            longest: dict[str, Any] = {"labels": dict.fromkeys(names, False)}
+            return OutputContract(multi_label_schema(names), _flags_model(names), _chars(longest))
+        widest = max(names, key=lambda name: len(json.dumps(name)))
+        return OutputContract(
+            single_label_schema(names), _choice_model(names), _chars({"label": widest})
+        )
+
+    def system_prompt(
+        self, task: TaskSpec, prompts: PromptLibrary, *, answer_schema: str | None
+    ) -> str:
+        labels = [
+            {
+                "name_json": json.dumps(label.name, ensure_ascii=False),
+                "description": label.description,
+            }
+            for label in task.labels
+        ]
+        examples = [
+            {"data_json": data_json(example.data), "answer_json": _answer_json(task, example.label)}
+            for example in task.examples
+        ]
+        return prompts.render(
+            f"{self.name}/system.j2",
+            multi_label=task.multi_label,
+            guidelines=task.guidelines.strip(),
+            labels=labels,
+            examples=examples,
+            answer_schema=answer_schema,
+        )
+
+    def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
+        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data))
+
+    def value(self, answer: BaseModel) -> Any:
+        if "labels" in type(answer).model_fields:
+            return sorted(name for name, on in _flags(answer).items() if on)
+        return answer.model_dump()["label"]
+
+    def logprob_confidence(
+        self, task: TaskSpec, tokens: Sequence[TokenLogprob], answer: BaseModel
+    ) -> Confidence | None:
+        names = task.label_names
+        if task.multi_label:
+            per_label = confidence.boolean_confidences(tokens, labels=names, values=_flags(answer))
+            if per_label is None:
+                return None
+            score = confidence.combine_label_confidences(per_label)
+            return Confidence(score, ConfidenceMethod.LOGPROB, per_label=dict(per_label))
+        score = confidence.label_choice_confidence(
+            tokens, key="label", labels=names, chosen=self.value(answer)
+        )
+        return None if score is None else Confidence(score, ConfidenceMethod.LOGPROB)
+
+    def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:
+        if task.multi_label:
+            samples = [frozenset(self.value(answer)) for answer in answers]
+            chosen, per_label = confidence.per_label_agreement(samples, task.label_names)
+            score = confidence.combine_label_confidences(per_label)
+            method = ConfidenceMethod.AGREEMENT
+            return sorted(chosen), Confidence(score, method, per_label=dict(per_label))
+        value, share = confidence.agreement([self.value(answer) for answer in answers])
+        return value, Confidence(share, ConfidenceMethod.AGREEMENT)
+
+
+def _chars(answer: dict[str, Any]) -> int:
+    # Indented and ASCII-escaped: the widest way a model is likely to write the same answer.
+    return len(json.dumps(answer, indent=2))

@@ -1,0 +1,143 @@
+"""The review queue over HTTP: claim, accept, correct, stale tokens, and what is left."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from labelwise.domain import ItemStatus
+from labelwise.errors import ReviewReason
+from labelwise.store.labeling import OutcomeRow, record_outcomes
+from labelwise.store.models import Item
+from tests.conftest import Keys
+
+
+def send_to_review(
+    client: TestClient, keys: Keys, engine: Engine, project: dict[str, Any], n: int
+) -> int:
+    items = [{"external_id": f"x{i}", "data": {"text": f"text {i}"}} for i in range(n)]
+    batch = client.post(
+        f"/v1/projects/{project['id']}/batches",
+        json={"items": items},
+        headers=keys.auth("submitter"),
+    ).json()
+    with Session(engine) as session:
+        ids = session.scalars(select(Item.id).where(Item.batch_id == batch["id"])).all()
+    rows = [
+        OutcomeRow(
+            item_id=i,
+            batch_id=batch["id"],
+            version=1,
+            status=ItemStatus.REVIEW,
+            reason=ReviewReason.LOW_CONFIDENCE,
+            value="positive",
+            confidence=0.55,
+            method="logprob",
+            per_label=None,
+            model="m",
+            prompt_tokens=1,
+            cached_tokens=0,
+            completion_tokens=1,
+            cost_usd=0.0,
+            latency_ms=1,
+            attempts=1,
+            error_message=None,
+            rationale=None,
+        )
+        for i in ids
+    ]
+    with engine.begin() as connection:
+        record_outcomes(connection, rows, now=0.0)
+    return batch["id"]
+
+
+def claim(client: TestClient, keys: Keys, who: str, project_id: int) -> Any:
+    return client.post("/v1/review/claim", json={"project_id": project_id}, headers=keys.auth(who))
+
+
+def test_review_flow(
+    client: TestClient, keys: Keys, engine: Engine, project: dict[str, Any]
+) -> None:
+    batch_id = send_to_review(client, keys, engine, project, 3)
+    first = claim(client, keys, "reviewer", project["id"])
+    assert first.status_code == 200
+    body = first.json()
+    assert body["item"]["status"] == "review" and body["item"]["reason"] == "low_confidence"
+    assert body["prediction"]["value"] == "positive" and body["prediction"]["confidence"] == 0.55
+    assert body["remaining"] == 2
+    second = claim(client, keys, "reviewer2", project["id"]).json()
+    assert second["item"]["id"] != body["item"]["id"]
+
+    # Rob cannot submit with Rita's token; Rita can.
+    stolen = client.post(
+        f"/v1/review/{body['item']['id']}",
+        json={"claim_token": body["claim_token"], "decision": "accept"},
+        headers=keys.auth("reviewer2"),
+    )
+    assert stolen.status_code == 409 and stolen.json()["error"]["code"] == "stale_claim"
+    accepted = client.post(
+        f"/v1/review/{body['item']['id']}",
+        json={"claim_token": body["claim_token"], "decision": "accept"},
+        headers=keys.auth("reviewer"),
+    )
+    assert accepted.status_code == 200
+    assert accepted.json()["label"] == {
+        "value": "positive",
+        "source": "human",
+        "labeled_by": "rita",
+    }
+    replay = client.post(
+        f"/v1/review/{body['item']['id']}",
+        json={"claim_token": body["claim_token"], "decision": "correct", "value": "negative"},
+        headers=keys.auth("reviewer"),
+    )
+    assert replay.status_code == 409
+
+    bad = client.post(
+        f"/v1/review/{second['item']['id']}",
+        json={"claim_token": second["claim_token"], "decision": "correct", "value": "meh"},
+        headers=keys.auth("reviewer2"),
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("value")
+    corrected = client.post(
+        f"/v1/review/{second['item']['id']}",
+        json={"claim_token": second["claim_token"], "decision": "correct", "value": "negative"},
+        headers=keys.auth("reviewer2"),
+    )
+    assert corrected.status_code == 200
+
+    third = claim(client, keys, "reviewer", project["id"]).json()
+    released = client.post(
+        f"/v1/review/{third['item']['id']}/release",
+        json={"claim_token": third["claim_token"]},
+        headers=keys.auth("reviewer"),
+    )
+    assert released.status_code == 204
+    again = claim(client, keys, "reviewer2", project["id"]).json()
+    assert again["item"]["id"] == third["item"]["id"]
+    unlabelable = client.post(
+        f"/v1/review/{again['item']['id']}",
+        json={"claim_token": again["claim_token"], "decision": "unlabelable"},
+        headers=keys.auth("reviewer2"),
+    )
+    assert unlabelable.status_code == 200
+    assert claim(client, keys, "reviewer", project["id"]).status_code == 204
+
+    summary = client.get(f"/v1/batches/{batch_id}", headers=keys.auth("submitter")).json()
+    assert summary["status"] == "completed"
+    assert (summary["counts"]["reviewed"], summary["counts"]["failed"]) == (2, 1)
+    exported = client.get(f"/v1/batches/{batch_id}/export", headers=keys.auth("submitter"))
+    lines = [line for line in exported.text.splitlines() if line]
+    assert len(lines) == 3
+    csv_export = client.get(
+        f"/v1/batches/{batch_id}/export", params={"format": "csv"}, headers=keys.auth("submitter")
+    )
+    rows = csv_export.text.strip().splitlines()
+    assert rows[0].startswith("id,external_id,text,status,label") and len(rows) == 4
+
+
+def test_submitter_cannot_review(client: TestClient, keys: Keys, project: dict[str, Any]) -> None:
+    assert claim(client, keys, "submitter", project["id"]).status_code == 403
