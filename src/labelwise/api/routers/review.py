@@ -108,6 +108,10 @@ def release(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDe
     with state.sessions() as session, session.begin():
         store.load_item_for_team(session, item_id=item_id, team=key.team)
         store.release_claim(
-            session.connection(), item_id=item_id, principal=key, token=body.claim_token, now=time.time()
+            session.connection(),
+            item_id=item_id,
+            principal=key,
+            token=body.claim_token,
+            now=time.time(),
         )
     return Response(status_code=204)
