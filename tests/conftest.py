@@ -11,12 +11,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from labelwise.api.app import create_app
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
@@ -135,3 +138,28 @@ def keys(engine: Engine) -> Keys:
             reviewer2=create_key(session, name="rob", role=Role.REVIEWER, team="acme"),
             other_team=create_key(session, name="eve", role=Role.ADMIN, team="globex"),
         )
+
+
+PROJECT = {
+    "name": "sentiment",
+    "task": {
+        "type": "classification",
+        "labels": ["positive", {"name": "negative", "description": "unhappy"}],
+        "guidelines": "Is the review happy?",
+    },
+    "model": {"name": "test-model"},
+    "routing": {"accept_threshold": 0.8},
+}
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def project(client: TestClient, keys: Keys) -> dict[str, Any]:
+    response = client.post("/v1/projects", json=PROJECT, headers=keys.auth("submitter"))
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -95,8 +95,8 @@ FIRST_TOKEN_ALTS = (
             [
                 *OPEN,
                 t("neg", 0.2, ("pos", 0.8), ("neg", 0.2)),
-                # Already decided after "neg": this position must not be read.
-                t("ative", 0.5, ("ative", 0.5), ("ation", 0.5)),
+                # Already decided after "neg": this position (raw p=0.5, no top) is not read.
+                t("ative", 0.5),
                 *CLOSE,
             ],
             SHARED,
@@ -180,8 +180,8 @@ FIRST_TOKEN_ALTS = (
         pytest.param(
             [
                 s('{"lab'),
-                # The token starts inside the key; "els" would be another key, so it is ignored.
-                t('el":"neg', 0.5, ('el":"neg', 0.5), ('el":"pos', 0.3), ('els":"pos', 0.2)),
+                # The token starts inside the key; `ex"` would close another key ("labex").
+                t('el":"neg', 0.5, ('el":"neg', 0.5), ('el":"pos', 0.3), ('ex":"pos', 0.2)),
                 s('ative"}'),
             ],
             SHARED,
@@ -283,6 +283,19 @@ FIRST_TOKEN_ALTS = (
         pytest.param(
             [
                 *OPEN,
+                t("caf", 0.9, ("caf", 0.9), ("cafe", 0.1)),
+                # The other label's raw UTF-8 spelling competes too.
+                t("e", 0.25, ("é", 0.5), ("e", 0.25), ("E", 0.1)),
+                *CLOSE,
+            ],
+            ["café", "cafe"],
+            "cafe",
+            (0.1 + 0.9) / 1.0 * (0.25 / 0.75),
+            id="unicode-label-competitor",
+        ),
+        pytest.param(
+            [
+                *OPEN,
                 t("caf", 1.0, ("caf", 1.0)),
                 t("\\u00e9", 0.5, ("\\u00e9", 0.5), ("e", 0.3), ("\\u00e8", 0.2)),
                 *CLOSE,
@@ -365,6 +378,12 @@ def test_label_choice_confidence(
             [s('{"rationale": "not \\"label\\": \\"negative\\"", "label": "positive"}')],
             "negative",
             id="value-only-quoted-inside-rationale",
+        ),
+        pytest.param(
+            # json.loads keeps the last duplicate key, so the first value was not the answer.
+            [s('{"label": "negative", "label": "positive"}')],
+            "negative",
+            id="duplicate-key-earlier-value",
         ),
         pytest.param([], "positive", id="no-tokens"),
     ],

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.settings import Settings
 from labelwise.store.models import Batch, Item
-from tests.api.conftest import PROJECT
-from tests.conftest import Keys, make_settings
+from tests.conftest import PROJECT, Keys, make_settings
 
 
 def error_of(response: Any) -> dict[str, str]:
