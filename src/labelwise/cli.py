@@ -70,13 +70,13 @@ def _add_fake_llm_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    if args.command == "fake-llm":
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fake-llm"]:
         from labelwise import fake_llm
 
-        fake_llm.main(args.fake_args)
-        return 0
+        return fake_llm.main(argv[1:]) or 0
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
     handler = COMMANDS[args.command]
     return handler(settings, args) or 0
