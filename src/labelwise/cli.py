@@ -190,14 +190,15 @@ def local_stack(
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    from labelwise.supervisor import ProcessGroup
+    from labelwise.supervisor import catch_stop_signals
 
+    stop = catch_stop_signals()
     cmd_migrate(settings, args)
     with local_stack(
         settings, host=args.host, port=args.port, workers=args.workers, fake_llm=args.fake_llm
     ) as url:
         print(f"labelwise is up at {url} with {args.workers} workers; SIGTERM stops it", flush=True)
-        ProcessGroup().run_until_signalled()
+        stop.wait()
     return 0
 
 

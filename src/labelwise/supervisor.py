@@ -89,14 +89,15 @@ class ProcessGroup:
                 child.process.kill()
                 child.process.wait()
 
-    def run_until_signalled(self) -> None:
-        """Block until SIGTERM/SIGINT, then stop every child."""
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        self.watch_in_background()
-        stop.wait()
-        self.stop()
+
+
+def catch_stop_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT; installed before children start, so a signal that
+    arrives during start-up still stops them all instead of orphaning them."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def wait_until_ready(url: str, *, timeout: float = 60.0, group: ProcessGroup | None = None) -> None:

@@ -159,12 +159,16 @@ class ItemView:
     prediction: dict[str, Any] | None
 
 
-def _item_views_query(batch_id: int, after_id: int, limit: int) -> Any:
+def _views() -> Any:
+    """Items joined to the prediction of their current version."""
+    return select(Item, Prediction).outerjoin(
+        Prediction, (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
+    )
+
+
+def _page(batch_id: int, after_id: int, limit: int) -> Any:
     return (
-        select(Item, Prediction)
-        .outerjoin(
-            Prediction, (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
-        )
+        _views()
         .where(Item.batch_id == batch_id, Item.id > after_id)
         .order_by(Item.id)
         .limit(limit)
@@ -201,7 +205,7 @@ def list_batch_items(
 ) -> tuple[list[ItemView], int | None]:
     """One page by keyset on the item id; the cursor is the last id of the page."""
     get_batch(session, team=team, batch_id=batch_id)
-    rows = session.execute(_item_views_query(batch_id, after_id, limit + 1)).all()
+    rows = session.execute(_page(batch_id, after_id, limit + 1)).all()
     views = [_to_view(item, prediction) for item, prediction in rows[:limit]]
     next_cursor = views[-1].id if len(rows) > limit else None
     return views, next_cursor
@@ -215,7 +219,7 @@ def iter_batch_items(engine: Engine, *, batch_id: int, page_size: int = 1000) ->
     after_id = 0
     while True:
         with Session(engine) as session:
-            rows = session.execute(_item_views_query(batch_id, after_id, page_size)).all()
+            rows = session.execute(_page(batch_id, after_id, page_size)).all()
             views = [_to_view(item, prediction) for item, prediction in rows]
         yield from views
         if len(views) < page_size:
@@ -224,24 +228,14 @@ def iter_batch_items(engine: Engine, *, batch_id: int, page_size: int = 1000) ->
 
 
 def item_view(session: Session, item_id: int) -> ItemView:
-    row = session.execute(
-        select(Item, Prediction)
-        .outerjoin(
-            Prediction, (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
-        )
-        .where(Item.id == item_id)
-    ).one()
-    return _to_view(row[0], row[1])
+    item, prediction = session.execute(_views().where(Item.id == item_id)).one()
+    return _to_view(item, prediction)
 
 
 def item_views_by_external_id(
     session: Session, *, project_id: int, external_ids: list[str]
 ) -> dict[str, ItemView]:
     rows = session.execute(
-        select(Item, Prediction)
-        .outerjoin(
-            Prediction, (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
-        )
-        .where(Item.project_id == project_id, Item.external_id.in_(external_ids))
+        _views().where(Item.project_id == project_id, Item.external_id.in_(external_ids))
     ).all()
     return {item.external_id: _to_view(item, prediction) for item, prediction in rows}

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, text, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus, LabelSource
@@ -142,5 +142,5 @@ def release_claim(
 
 def count_waiting(connection: Connection, *, project_id: int, now: float) -> int:
     return connection.execute(
-        select(text("count(*)")).select_from(items).where(_claimable(project_id, now))
+        select(func.count()).select_from(items).where(_claimable(project_id, now))
     ).scalar_one()

@@ -11,7 +11,7 @@ import time
 from fastapi import APIRouter
 
 from labelwise.api.deps import StateDep, SubmitterKey
-from labelwise.api.schemas import ItemPublic, SyncLabelRequest, SyncLabelResponse
+from labelwise.api.schemas import SyncLabelRequest, SyncLabelResponse
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
 from labelwise.pipeline import ChunkRun
@@ -44,17 +44,13 @@ async def label_now(
         )
     for job_id, item_ids in result.chunks.items():
         await ChunkRun(settings, state.engine, state.labeler, job_id).run(item_ids)
-    created_ids = [item_id for ids in result.chunks.values() for item_id in ids]
+    created_ids = sorted(item_id for ids in result.chunks.values() for item_id in ids)
     with state.sessions() as session:
-        views = [item_view(session, item_id) for item_id in sorted(created_ids)]
-        known = {v.external_id for v in views}
-        existing = item_views_by_external_id(
-            session,
-            project_id=project_id,
-            external_ids=[
-                i.external_id for i in items if i.external_id and i.external_id not in known
-            ],
-        )
-    public: list[ItemPublic] = [item_public(v) for v in views]
-    public += [item_public(v) for v in existing.values()]
-    return SyncLabelResponse(batch_id=result.batch_id, items=public)
+        created = [item_view(session, item_id) for item_id in created_ids]
+        known = {v.external_id: v for v in created if v.external_id is not None}
+        wanted = [i.external_id for i in items if i.external_id and i.external_id not in known]
+        known |= item_views_by_external_id(session, project_id=project_id, external_ids=wanted)
+    # Answer in the order asked: new items were inserted in that order, known ones by their id.
+    anonymous = iter(v for v in created if v.external_id is None)
+    views = [known[i.external_id] if i.external_id else next(anonymous) for i in items]
+    return SyncLabelResponse(batch_id=result.batch_id, items=[item_public(v) for v in views])
