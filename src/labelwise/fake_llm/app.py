@@ -190,6 +190,7 @@ class FakeLLM:
         self.stats: dict[str, int] = {}
         self.in_flight = 0
         self._faults = random.Random(config.seed)
+        self._draws = itertools.count()
         self._ids = itertools.count(1)
         self._seen_prompts: set[str] = set()
         self.reset_stats()
@@ -301,8 +302,11 @@ class FakeLLM:
         choices = []
         completion_tokens = 0
         cut_by_limit = False
+        # Each request draws fresh samples (as a real model at temperature > 0 does), so agreement
+        # over separate requests means something; the draw still repeats for a repeated run.
+        draw = next(self._draws)
         for index in range(n):
-            rng = random.Random(stable_seed(config.seed, text, index))
+            rng = random.Random(stable_seed(config.seed, text, index, draw))
             writer = AnswerWriter(
                 judge,
                 rng=rng,
