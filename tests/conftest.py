@@ -71,15 +71,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'labelwise.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
 def queue_name() -> Iterator[str]:
     name = f"lw-test-{uuid.uuid4().hex[:10]}"
     yield name
