@@ -148,6 +148,14 @@ def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def require_llm_endpoint(settings: Settings, *, fake_llm: bool) -> None:
+    if not fake_llm and not settings.openai_base_url and not settings.openai_api_key:
+        raise SystemExit(
+            "no LLM endpoint configured: set OPENAI_BASE_URL (and OPENAI_API_KEY), "
+            "or pass --fake-llm to try labelwise with the built-in fake model"
+        )
+
+
 @contextmanager
 def local_stack(
     settings: Settings, *, host: str, port: int, workers: int, fake_llm: bool
@@ -173,11 +181,6 @@ def local_stack(
             env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{llm_port}/v1"
             env["OPENAI_API_KEY"] = "fake"
             wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
-        elif not settings.openai_base_url and not settings.openai_api_key:
-            raise SystemExit(
-                "no LLM endpoint configured: set OPENAI_BASE_URL (and OPENAI_API_KEY), "
-                "or pass --fake-llm to try labelwise with the built-in fake model"
-            )
         group.add("api", ["api", "--host", host, "--port", str(port)], env)
         url = f"http://{host}:{port}"
         wait_until_ready(f"{url}/readyz", group=group)
@@ -192,6 +195,7 @@ def local_stack(
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from labelwise.supervisor import catch_stop_signals
 
+    require_llm_endpoint(settings, fake_llm=args.fake_llm)
     stop = catch_stop_signals()
     cmd_migrate(settings, args)
     with local_stack(
@@ -214,6 +218,7 @@ def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
                 raise SystemExit("--key (or LABELWISE_API_KEY) is needed with --api")
             url, key = args.api, args.key
         else:
+            require_llm_endpoint(settings, fake_llm=args.fake_llm)
             key = new_key(settings, name="labelwise-label", role=Role.ADMIN, team="default")
             url = stack.enter_context(
                 local_stack(

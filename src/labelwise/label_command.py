@@ -90,9 +90,15 @@ def run_label(
     print(
         f"project {project['id']} (version {project['version']}): {len(items)} items", file=stream
     )
-    batch_ids = [
-        client.post_batch(project["id"], chunk)["id"] for chunk in _chunks(items, SUBMIT_CHUNK)
-    ]
+    posted = [client.post_batch(project["id"], chunk) for chunk in _chunks(items, SUBMIT_CHUNK)]
+    batch_ids = [batch["id"] for batch in posted]
+    existing = sum(batch["existing"] for batch in posted)
+    if existing:
+        print(
+            f"{existing} items were already in project {project['id']} (same external id): "
+            "they keep their labels and appear in the export of the batch that first posted them",
+            file=stream,
+        )
     started = time.monotonic()
     last_line = 0.0
     interactive = stream.isatty()
@@ -116,7 +122,37 @@ def run_label(
         f"cost ${usage['cost_usd']:.4f}",
         file=stream,
     )
+    if fmt == "jsonl":
+        report = gold_report(out)
+        if report:
+            print(report, file=stream)
     return {"project_id": project["id"], "batch_ids": batch_ids, "counts": counts, "usage": usage}
+
+
+def gold_report(export: Path) -> str | None:
+    """How the labels compare with the gold labels the file carried, if it carried any."""
+    final_right = final_total = model_right = model_total = 0
+    with export.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            gold = record.get("ground_truth")
+            if gold is None:
+                continue
+            if record["label"] is not None:
+                final_total += 1
+                final_right += record["label"] == gold
+            prediction = record.get("prediction") or {}
+            if prediction.get("value") is not None:
+                model_total += 1
+                model_right += prediction["value"] == gold
+    if not model_total:
+        return None
+    parts = [f"gold: model right on {model_right}/{model_total} ({model_right / model_total:.0%})"]
+    if final_total:
+        parts.append(
+            f"final labels right on {final_right}/{final_total} ({final_right / final_total:.0%})"
+        )
+    return "; ".join(parts)
 
 
 def _write_export(client: LabelwiseClient, batch_ids: list[int], out: Path, fmt: str) -> None:

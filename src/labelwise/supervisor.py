@@ -90,7 +90,6 @@ class ProcessGroup:
                 child.process.wait()
 
 
-
 def catch_stop_signals() -> threading.Event:
     """An event set by SIGTERM or SIGINT; installed before children start, so a signal that
     arrives during start-up still stops them all instead of orphaning them."""

@@ -168,10 +168,7 @@ def _views() -> Any:
 
 def _page(batch_id: int, after_id: int, limit: int) -> Any:
     return (
-        _views()
-        .where(Item.batch_id == batch_id, Item.id > after_id)
-        .order_by(Item.id)
-        .limit(limit)
+        _views().where(Item.batch_id == batch_id, Item.id > after_id).order_by(Item.id).limit(limit)
     )
 
 
