@@ -20,9 +20,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
+from labelwise.domain import ItemStatus
+from labelwise.errors import ReviewReason
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
+from labelwise.store.labeling import OutcomeRow
 from labelwise.store.migrate import upgrade
 from labelwise.store.models import Base
 
@@ -154,3 +157,46 @@ def project(client: TestClient, keys: Keys) -> dict[str, Any]:
     response = client.post("/v1/projects", json=PROJECT, headers=keys.auth("submitter"))
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def outcome(
+    item_id: int,
+    batch_id: int,
+    status: ItemStatus,
+    value: str = "positive",
+    confidence: float = 0.9,
+) -> OutcomeRow:
+    """What a worker writes for an item, for tests that place items in a state directly."""
+    return OutcomeRow(
+        item_id=item_id,
+        batch_id=batch_id,
+        version=1,
+        status=status,
+        reason=None if status is ItemStatus.ACCEPTED else ReviewReason.LOW_CONFIDENCE,
+        value=value,
+        confidence=confidence,
+        method="logprob",
+        per_label=None,
+        model="m",
+        prompt_tokens=10,
+        cached_tokens=4,
+        completion_tokens=3,
+        cost_usd=0.001,
+        latency_ms=5,
+        attempts=1,
+        error_message=None,
+        rationale=None,
+    )
+
+
+def cli_env(database_path: Path, queue_name: str) -> dict[str, str]:
+    """The environment of a `labelwise` subprocess: its own store and queue, no LLM endpoint."""
+    env = {
+        **os.environ,
+        "LABELWISE_DATABASE_URL": f"sqlite:///{database_path}",
+        "LABELWISE_REDIS_URL": REDIS_URL,
+        "LABELWISE_QUEUE_NAME": queue_name,
+    }
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        env.pop(name, None)
+    return env

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from labelwise.supervisor import free_port, wait_until_ready
-from tests.conftest import REDIS_URL
+from tests.conftest import cli_env
 
 N_ITEMS = 300
 PROJECT = {
@@ -46,17 +46,12 @@ def stack(
 ) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
     port = free_port()
     env = {
-        **os.environ,
-        "LABELWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
-        "LABELWISE_REDIS_URL": REDIS_URL,
-        "LABELWISE_QUEUE_NAME": queue_name,
+        **cli_env(tmp_path / "e2e.db", queue_name),
         "LABELWISE_LLM_CONCURRENCY": "4",
         "LABELWISE_CHUNK_SIZE": "25",
         "LABELWISE_WORK_LEASE_SECONDS": "3",
         "LABELWISE_RECONCILE_INTERVAL_SECONDS": "1",
     }
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        env.pop(name, None)
     up = subprocess.Popen(
         [
             sys.executable,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from labelwise.label_command import read_items
-from tests.conftest import REDIS_URL
+from tests.conftest import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,14 +36,7 @@ def test_label_command_runs_the_sample_end_to_end(tmp_path: Path, queue_name: st
     lines = (ROOT / "examples/news/items.jsonl").read_text(encoding="utf-8").splitlines()[:30]
     sample.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "labeled.jsonl"
-    env = {
-        **os.environ,
-        "LABELWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'label.db'}",
-        "LABELWISE_REDIS_URL": REDIS_URL,
-        "LABELWISE_QUEUE_NAME": queue_name,
-    }
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        env.pop(name, None)
+    env = cli_env(tmp_path / "label.db", queue_name)
     result = subprocess.run(
         [
             sys.executable,
@@ -70,10 +62,8 @@ def test_label_command_runs_the_sample_end_to_end(tmp_path: Path, queue_name: st
     assert "30/30" in result.stderr and "gold: model right on" in result.stderr
 
 
-def test_label_command_without_an_endpoint_says_what_to_do(tmp_path: Path) -> None:
-    env = {**os.environ, "LABELWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        env.pop(name, None)
+def test_label_command_without_an_endpoint_says_what_to_do(tmp_path: Path, queue_name: str) -> None:
+    env = cli_env(tmp_path / "x.db", queue_name)
     result = subprocess.run(
         [
             sys.executable,

@@ -9,10 +9,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus
-from labelwise.errors import ReviewReason
-from labelwise.store.labeling import OutcomeRow, record_outcomes
+from labelwise.store.labeling import record_outcomes
 from labelwise.store.models import Item
-from tests.conftest import Keys
+from tests.conftest import Keys, outcome
 
 
 def send_to_review(
@@ -26,29 +25,7 @@ def send_to_review(
     ).json()
     with Session(engine) as session:
         ids = session.scalars(select(Item.id).where(Item.batch_id == batch["id"])).all()
-    rows = [
-        OutcomeRow(
-            item_id=i,
-            batch_id=batch["id"],
-            version=1,
-            status=ItemStatus.REVIEW,
-            reason=ReviewReason.LOW_CONFIDENCE,
-            value="positive",
-            confidence=0.55,
-            method="logprob",
-            per_label=None,
-            model="m",
-            prompt_tokens=1,
-            cached_tokens=0,
-            completion_tokens=1,
-            cost_usd=0.0,
-            latency_ms=1,
-            attempts=1,
-            error_message=None,
-            rationale=None,
-        )
-        for i in ids
-    ]
+    rows = [outcome(i, batch["id"], ItemStatus.REVIEW, confidence=0.55) for i in ids]
     with engine.begin() as connection:
         record_outcomes(connection, rows, now=0.0)
     return batch["id"]

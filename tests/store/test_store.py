@@ -10,12 +10,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus
-from labelwise.errors import ConflictError, NotFoundError, ReviewReason
+from labelwise.errors import ConflictError, NotFoundError
 from labelwise.spec import ProjectSpec
 from labelwise.store.batches import NewItem, ingest_batch, summarize_batch
 from labelwise.store.keys import Principal, Role
 from labelwise.store.labeling import (
-    OutcomeRow,
     claim_delivered_items,
     find_expired_leases,
     reassign_expired,
@@ -24,6 +23,7 @@ from labelwise.store.labeling import (
 from labelwise.store.models import Item
 from labelwise.store.projects import ProjectRecord, create_project, get_project, update_project
 from labelwise.store.review import claim_next_item, submit_label
+from tests.conftest import outcome
 
 SPEC = ProjectSpec.model_validate(
     {
@@ -47,29 +47,6 @@ def ingest(engine: Engine, project: ProjectRecord, items: list[NewItem], lease_u
         return ingest_batch(
             session, project=project, items=items, chunk_size=2, lease_until=lease_until
         )
-
-
-def outcome(item_id: int, batch_id: int, status: ItemStatus, value: str = "positive") -> OutcomeRow:
-    return OutcomeRow(
-        item_id=item_id,
-        batch_id=batch_id,
-        version=1,
-        status=status,
-        reason=None if status is ItemStatus.ACCEPTED else ReviewReason.LOW_CONFIDENCE,
-        value=value,
-        confidence=0.9,
-        method="logprob",
-        per_label=None,
-        model="m",
-        prompt_tokens=10,
-        cached_tokens=4,
-        completion_tokens=3,
-        cost_usd=0.001,
-        latency_ms=5,
-        attempts=1,
-        error_message=None,
-        rationale=None,
-    )
 
 
 def test_ingest_is_idempotent_per_external_id(engine: Engine, project: ProjectRecord) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelwise.errors import NotFoundError
@@ -37,6 +37,14 @@ def _record(project: Project, spec: dict[str, Any]) -> ProjectRecord:
     )
 
 
+def _with_current_spec() -> Select[tuple[Project, dict[str, Any]]]:
+    return select(Project, ProjectVersion.spec).join(
+        ProjectVersion,
+        (ProjectVersion.project_id == Project.id)
+        & (ProjectVersion.version == Project.current_version),
+    )
+
+
 def create_project(session: Session, *, team: str, name: str, spec: ProjectSpec) -> ProjectRecord:
     project = Project(team=team, name=name, current_version=1)
     session.add(project)
@@ -49,13 +57,7 @@ def create_project(session: Session, *, team: str, name: str, spec: ProjectSpec)
 def get_project(session: Session, *, team: str, project_id: int) -> ProjectRecord:
     """The project at its current version; another team's project is simply not found."""
     row = session.execute(
-        select(Project, ProjectVersion.spec)
-        .join(
-            ProjectVersion,
-            (ProjectVersion.project_id == Project.id)
-            & (ProjectVersion.version == Project.current_version),
-        )
-        .where(Project.id == project_id, Project.team == team)
+        _with_current_spec().where(Project.id == project_id, Project.team == team)
     ).one_or_none()
     if row is None:
         raise NotFoundError(f"project {project_id} not found")
@@ -64,14 +66,7 @@ def get_project(session: Session, *, team: str, project_id: int) -> ProjectRecor
 
 def list_projects(session: Session, *, team: str) -> list[ProjectRecord]:
     rows = session.execute(
-        select(Project, ProjectVersion.spec)
-        .join(
-            ProjectVersion,
-            (ProjectVersion.project_id == Project.id)
-            & (ProjectVersion.version == Project.current_version),
-        )
-        .where(Project.team == team)
-        .order_by(Project.id)
+        _with_current_spec().where(Project.team == team).order_by(Project.id)
     ).all()
     return [_record(project, spec) for project, spec in rows]
 
