@@ -20,14 +20,21 @@ TOPICS = ["positive", "negative", "neutral", "no idea"]
 
 
 def label_batch(
-    database_url: str, queue_name: str, keys: Keys, config: FakeLLMConfig, n: int
+    database_url: str,
+    queue_name: str,
+    keys: Keys,
+    config: FakeLLMConfig,
+    n: int,
+    definition: dict[str, Any] = PROJECT,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, int]]:
     with running_fake_llm(config) as base_url:
         settings = make_settings(
             database_url, queue_name, openai_base_url=base_url, llm_transport="aiohttp"
         )
         with TestClient(create_app(settings)) as client:
-            project = client.post("/v1/projects", json=PROJECT, headers=keys.auth("admin")).json()
+            project = client.post(
+                "/v1/projects", json=definition, headers=keys.auth("admin")
+            ).json()
             items = [
                 {"external_id": f"i{k}", "data": {"text": f"review {k}: {TOPICS[k % 4]}"}}
                 for k in range(n)
@@ -81,3 +88,26 @@ def test_without_logprobs_confidence_comes_from_agreement(
     assert methods == ["agreement"] * 8
     settings = make_settings(database_url, queue_name)
     assert stats["requests"] == 8 * settings.llm_agreement_samples
+
+
+def test_multi_label_items_get_a_label_set_and_per_label_confidence(
+    database_url: str, queue_name: str, keys: Keys, engine: Engine
+) -> None:
+    definition = {
+        **PROJECT,
+        "task": {"labels": ["positive", "negative", "neutral"], "multi_label": True},
+        "routing": {"accept_threshold": 0.5},
+    }
+    config = FakeLLMConfig(latency_ms=0, seed=2)
+    summary, items, _stats = label_batch(database_url, queue_name, keys, config, 8, definition)
+    assert summary["status"] == "completed"
+    for item in items:
+        value = item["prediction"]["value"]
+        assert isinstance(value, list) and set(value) <= {"positive", "negative", "neutral"}
+    # "review 0: positive" names one label: the fake model is sure it applies.
+    assert "positive" in items[0]["prediction"]["value"]
+    with Session(engine) as session:
+        rows = session.execute(select(Prediction.confidence, Prediction.per_label)).all()
+    for confidence, per_label in rows:
+        assert set(per_label) == {"positive", "negative", "neutral"}
+        assert confidence == min(per_label.values())

@@ -214,3 +214,25 @@ def test_synchronous_labeling(
         url, json={"items": [{"data": {"text": "x"}}] * 21}, headers=keys.auth("submitter")
     )
     assert too_many.status_code == 413
+
+
+def test_a_batch_posted_while_redis_is_down_is_delivered_later(
+    database_url: str, queue_name: str, keys: Keys, engine: Engine, llm_api: respx.MockRouter
+) -> None:
+    from labelwise.api.app import create_app
+    from tests.conftest import PROJECT, make_settings
+
+    down = make_settings(database_url, queue_name, redis_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(down)) as client:
+        project = client.post("/v1/projects", json=PROJECT, headers=keys.auth("admin")).json()
+        batch_id = post_batch(client, keys, project, {"r1": "good", "r2": "bad"})
+        assert client.get("/readyz").status_code == 503
+    with Session(engine) as session:
+        assert session.scalars(select(Item.lease_expires_at)).all() == [0.0, 0.0]
+    settings = make_settings(database_url, queue_name)
+    report = reconcile_once(settings, engine, Delivery(connect(settings.redis_url), queue_name))
+    assert report.redelivered == 2
+    run_worker(settings, burst=True)
+    with TestClient(create_app(settings)) as client:
+        summary = client.get(f"/v1/batches/{batch_id}", headers=keys.auth("admin")).json()
+    assert summary["status"] == "completed" and summary["counts"]["accepted"] == 2

@@ -8,8 +8,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from labelwise.api.deps import SessionDep, StateDep, SubmitterKey
+from labelwise.api.deps import AppState, SessionDep, StateDep, SubmitterKey
 from labelwise.api.export import export_lines
 from labelwise.api.ingest import parse_batch_body
 from labelwise.api.schemas import BatchAccepted, BatchPublic, ItemPublic, ItemsPage
@@ -40,14 +41,27 @@ async def post_batch(
     project_id: int, request: Request, key: SubmitterKey, state: StateDep
 ) -> BatchAccepted:
     body = await request.body()
+    content_type = request.headers.get("content-type", "application/json")
+    # Parsing and inserting a large batch is seconds of blocking work: keep it off the event loop.
+    result = await run_in_threadpool(_ingest, state, key.team, project_id, body, content_type)
+    return BatchAccepted(
+        id=result.batch_id,
+        items=result.received,
+        created=result.created,
+        existing=result.received - result.created,
+    )
+
+
+def _ingest(
+    state: AppState, team: str, project_id: int, body: bytes, content_type: str
+) -> store.IngestResult:
+    """Commit the items, then enqueue them: the database is the record, Redis only delivers."""
     settings = state.settings
     items = parse_batch_body(
-        body,
-        content_type=request.headers.get("content-type", "application/json"),
-        max_items=settings.max_items_per_batch,
+        body, content_type=content_type, max_items=settings.max_items_per_batch
     )
     with state.sessions() as session:
-        project = get_project(session, team=key.team, project_id=project_id)
+        project = get_project(session, team=team, project_id=project_id)
         result = store.ingest_batch(
             session,
             project=project,
@@ -62,12 +76,7 @@ async def post_batch(
         log.exception("enqueue of batch %s failed; leaving it to the reconciler", result.batch_id)
         with state.engine.begin() as connection:
             expire_delivery(connection, job_ids=list(result.chunks))
-    return BatchAccepted(
-        id=result.batch_id,
-        items=result.received,
-        created=result.created,
-        existing=result.received - result.created,
-    )
+    return result
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
