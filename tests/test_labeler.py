@@ -387,3 +387,45 @@ async def test_unexpected_exceptions_are_caught_and_logged(
     assert outcome.error_message == "RuntimeError: template exploded"
     assert any(record.exc_info for record in caplog.records)
     assert route.call_count == 0
+
+
+def rejects(*names: str) -> Any:
+    """A provider answering 400 to a request carrying any of `names`, as reasoning models do."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        for name in names:
+            if name in body:
+                return error(
+                    400, f"Unsupported parameter: '{name}' is not supported with this model."
+                )
+        return answer({"label": "positive"})
+
+    return respond
+
+
+async def test_a_rejected_parameter_is_dropped_and_remembered(
+    labeler: Labeler, route: respx.Route
+) -> None:
+    route.mock(side_effect=rejects("logprobs", "max_tokens"))
+    first = await label(labeler, project())
+    assert first.error_reason is None, first.error_message
+    assert first.value == "positive"
+    # Without logprobs, confidence comes from agreement over samples.
+    assert first.confidence.method is ConfidenceMethod.AGREEMENT
+    learned = route.call_count
+    second = await label(labeler, project())
+    assert second.error_reason is None
+    # The second item goes straight to the accepted form: no more 400s.
+    assert route.call_count - learned == labeler.settings.llm_agreement_samples
+    body = sent_json(route.calls[-1])
+    assert "logprobs" not in body and "max_tokens" not in body
+    assert body["max_completion_tokens"] > 0
+
+
+async def test_an_unrelated_bad_request_still_fails_the_item(
+    labeler: Labeler, route: respx.Route
+) -> None:
+    route.mock(return_value=error(400, "messages: too long"))
+    outcome = await label(labeler, project())
+    assert outcome.error_reason is ReviewReason.LLM_ERROR and route.call_count == 1

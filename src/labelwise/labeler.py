@@ -22,6 +22,7 @@ from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome
 from labelwise.errors import LabelingError, ReviewReason
 from labelwise.llm.call import StructuredRequest, call_structured
 from labelwise.llm.client import LLMClients
+from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
 from labelwise.llm.output import schema_line
 from labelwise.prompts import PromptLibrary
@@ -54,6 +55,8 @@ class Labeler:
         self.clients = clients
         self.prompts = prompts
         self._prepared: dict[str, _Prepared] = {}
+        # Shared by every item this process labels: one 400 teaches it for the whole batch.
+        self.quirks = ProviderQuirks()
 
     async def label(self, spec: ProjectSpec, *, item_id: int, data: dict[str, Any]) -> LabelOutcome:
         started = time.perf_counter()
@@ -96,7 +99,9 @@ class Labeler:
             # With no alternatives listed there is nothing to compare the chosen label against.
             top_logprobs=top_logprobs if top_logprobs > 0 else None,
         )
-        first = await call_structured(client, request, settings=self.settings, meter=meter)
+        first = await call_structured(
+            client, request, settings=self.settings, meter=meter, quirks=self.quirks
+        )
         if first.tokens:
             scored = task_type.logprob_confidence(spec.task, first.tokens, first.answer)
             if scored is not None:
@@ -123,7 +128,7 @@ class Labeler:
             top_logprobs=None,
         )
         calls = [
-            call_structured(client, sample, settings=self.settings, meter=meter)
+            call_structured(client, sample, settings=self.settings, meter=meter, quirks=self.quirks)
             for _ in range(self.settings.llm_agreement_samples - 1)
         ]
         answers: list[BaseModel] = []

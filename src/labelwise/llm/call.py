@@ -18,7 +18,8 @@ from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
 
 from labelwise.domain import TokenLogprob
-from labelwise.errors import InvalidOutputError, RefusalError, TruncatedOutputError
+from labelwise.errors import InvalidOutputError, LLMCallError, RefusalError, TruncatedOutputError
+from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
 from labelwise.llm.output import answer_text, mode_params, reask_messages, strip_fences
 from labelwise.llm.retry import call_with_retries
@@ -96,12 +97,42 @@ def _describe(exc: ValidationError) -> str:
     return text if len(text) <= _MAX_PROBLEM_CHARS else text[: _MAX_PROBLEM_CHARS - 3] + "..."
 
 
+async def _create(
+    client: openai.AsyncOpenAI,
+    request: StructuredRequest,
+    messages: Sequence[dict[str, Any]],
+    max_tokens: int,
+    params: dict[str, Any],
+    *,
+    settings: Settings,
+    meter: CallMeter,
+    quirks: ProviderQuirks | None,
+) -> Any:
+    """One completion, retried by the HTTP layer; a parameter the provider rejects with a 400 is
+    dropped (and remembered) and the call made again without it."""
+    sent = {
+        "messages": list(messages),
+        "temperature": request.temperature,
+        "max_tokens": max_tokens,
+        **params,
+    }
+    while True:
+        adjusted = quirks.adjust(request.model, sent) if quirks else sent
+        create = functools.partial(client.chat.completions.create, model=request.model, **adjusted)
+        try:
+            return await call_with_retries(settings, create, meter)
+        except LLMCallError as exc:
+            if quirks is None or not quirks.learn(request.model, exc.__cause__, adjusted):
+                raise
+
+
 async def call_structured(
     client: openai.AsyncOpenAI,
     request: StructuredRequest,
     *,
     settings: Settings,
     meter: CallMeter,
+    quirks: ProviderQuirks | None = None,
 ) -> StructuredAnswer:
     messages = list(request.messages)
     max_tokens = request.max_tokens
@@ -110,15 +141,16 @@ async def call_structured(
         params.update(logprobs=True, top_logprobs=request.top_logprobs)
     reasks = 0
     while True:
-        create = functools.partial(
-            client.chat.completions.create,
-            model=request.model,
-            messages=list(messages),
-            temperature=request.temperature,
-            max_tokens=max_tokens,
-            **params,
+        completion = await _create(
+            client,
+            request,
+            messages,
+            max_tokens,
+            params,
+            settings=settings,
+            meter=meter,
+            quirks=quirks,
         )
-        completion = await call_with_retries(settings, create, meter)
         meter.add_usage(completion.usage)
         if not completion.choices:
             raise InvalidOutputError(
