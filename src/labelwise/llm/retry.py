@@ -8,6 +8,7 @@ the number of attempts. Schema re-asks are not retries and live in `labelwise.ll
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,7 @@ from labelwise.settings import Settings
 T = TypeVar("T")
 
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
+_RETRY_AFTER_JITTER = 0.2
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -78,7 +80,9 @@ def make_wait(settings: Settings) -> Callable[[RetryCallState], float]:
         exc = state.outcome.exception() if state.outcome is not None else None
         asked = retry_after_seconds(exc)
         if asked is not None:
-            return min(asked, settings.llm_retry_max_wait_seconds)
+            # A little jitter on top, so callers told the same moment do not all return at once.
+            jittered = asked * (1 + _RETRY_AFTER_JITTER * random.random())
+            return min(jittered, settings.llm_retry_max_wait_seconds)
         return backoff(state)
 
     return wait
