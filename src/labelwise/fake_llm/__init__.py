@@ -6,15 +6,20 @@ fault injection (429, 500, truncated and schema-breaking answers) and counters a
 `POST /stats/reset`. Its answers are deterministic in the seed and the item text and informative
 (a label the text names is likely), with logprobs that are the true conditional distribution.
 
-- `FakeLLMConfig`, `create_app`: the configuration and the ASGI app (`app`).
-- `enum_distribution`: the distribution an enum answer is drawn from (`answer`).
+- `FakeLLMConfig`: the configuration (`config`).
+- `FakeLLM`, `create_app`: the ASGI app and its routes (`app`), over the plumbing in `asgi`.
+- One completion, in order (`chat`): the request read (`request`), faults (`faults`), the
+  answer (`answer`, from the beliefs in `judge`, spelled by `tokens`), the response and usage
+  (`completion`), the counters (`stats`).
+- `enum_distribution`: the distribution an enum answer is drawn from (`judge`).
 - `serve`, `running_fake_llm`, `main`: running it (`server`); `python -m labelwise.fake_llm`.
 """
 
 from __future__ import annotations
 
-from labelwise.fake_llm.answer import enum_distribution
-from labelwise.fake_llm.app import FakeLLM, FakeLLMConfig, create_app
+from labelwise.fake_llm.app import FakeLLM, create_app
+from labelwise.fake_llm.config import FakeLLMConfig
+from labelwise.fake_llm.judge import enum_distribution
 from labelwise.fake_llm.server import main, running_fake_llm, serve
 
 __all__ = [

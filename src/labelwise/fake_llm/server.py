@@ -17,7 +17,8 @@ from typing import Any
 
 import uvicorn
 
-from labelwise.fake_llm.app import FakeLLMConfig, create_app
+from labelwise.fake_llm.app import create_app
+from labelwise.fake_llm.config import FakeLLMConfig
 
 _UVICORN: dict[str, Any] = {
     "loop": "uvloop",
