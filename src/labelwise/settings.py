@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("LABELWISE_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
+    # Other endpoints a project's model.base_url may name (JSON list in the environment).
+    allowed_llm_base_urls: list[str] = Field(default_factory=list)
     llm_transport: LLMTransport = "aiohttp"
     llm_timeout_seconds: float = 60.0
     llm_concurrency: int = Field(default=64, ge=1, le=4096)

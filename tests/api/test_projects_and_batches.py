@@ -36,6 +36,8 @@ def test_create_and_read_project(client: TestClient, keys: Keys, project: dict[s
         (lambda p: p.update(routing={}), "routing"),
         (lambda p: p["model"].update(output_mode="xml"), "model.output_mode"),
         (lambda p: p.update(colour="blue"), "colour"),
+        (lambda p: p["model"].update(base_url="http://169.254.169.254/v1"), "model.base_url"),
+        (lambda p: p["model"].update(api_key_env="AWS_SECRET_ACCESS_KEY"), "model.api_key_env"),
     ],
 )
 def test_project_validation_names_the_field(

@@ -74,16 +74,27 @@ def test_other_team_cannot_see_project(engine: Engine, project: ProjectRecord) -
         get_project(session, team="globex", project_id=project.id)
 
 
-def test_editing_a_project_makes_a_new_version(engine: Engine, project: ProjectRecord) -> None:
-    changed = SPEC.model_copy(
-        update={"routing": SPEC.routing.model_copy(update={"accept_threshold": 0.5})}
-    )
+def test_edits_make_versions_and_merge_under_the_lock(
+    engine: Engine, project: ProjectRecord
+) -> None:
+    routing = SPEC.routing.model_copy(update={"accept_threshold": 0.5})
+    task = SPEC.task.model_copy(update={"guidelines": "Be strict."})
     with Session(engine) as session:
-        updated = update_project(
-            session, team="acme", project_id=project.id, name=None, spec=changed
+        first = update_project(
+            session, team="acme", project_id=project.id, name=None, changes={"routing": routing}
         )
-    assert updated.version == 2
-    assert updated.spec.routing.accept_threshold == 0.5
+    with Session(engine) as session:
+        # An edit of another part keeps the first edit: the merge reads the locked row.
+        second = update_project(
+            session, team="acme", project_id=project.id, name="renamed", changes={"task": task}
+        )
+    with Session(engine) as session:
+        same = update_project(
+            session, team="acme", project_id=project.id, name=None, changes={"task": task}
+        )
+    assert (first.version, second.version, same.version) == (2, 3, 3)
+    assert second.spec.routing.accept_threshold == 0.5
+    assert second.spec.task.guidelines == "Be strict." and second.name == "renamed"
 
 
 def test_final_write_happens_once(engine: Engine, project: ProjectRecord) -> None:

@@ -18,8 +18,33 @@ from labelwise.settings import Settings
 from labelwise.spec import ModelSpec
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+API_KEY_ENV_PREFIX = "LABELWISE_KEY_"
 # Local servers (vLLM, llama.cpp, Ollama) need no key, but the SDK insists on one.
 _NO_KEY = "unused"
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def endpoint_problem(model: ModelSpec, settings: Settings) -> str | None:
+    """Why a project may not call this endpoint, or None.
+
+    A project is written by a submitter, so what it may point the workers at is bounded by the
+    operator: a `base_url` other than the deployment's must be on `allowed_llm_base_urls` (else a
+    submitter could aim workers at internal addresses), and `api_key_env` must name a variable
+    with the `LABELWISE_KEY_` prefix (else it could read any secret in the workers' environment).
+    """
+    if model.base_url is not None:
+        allowed = [settings.openai_base_url or OPENAI_BASE_URL, *settings.allowed_llm_base_urls]
+        if not any(_same_url(model.base_url, url) for url in allowed):
+            return (
+                f"model.base_url {model.base_url} is not allowed here: the operator lists the "
+                "endpoints projects may use in LABELWISE_ALLOWED_LLM_BASE_URLS"
+            )
+    if model.api_key_env is not None and not model.api_key_env.startswith(API_KEY_ENV_PREFIX):
+        return f"model.api_key_env must name a variable starting with {API_KEY_ENV_PREFIX}"
+    return None
 
 
 class LLMClients:
@@ -36,6 +61,10 @@ class LLMClients:
 
     def endpoint(self, model: ModelSpec) -> tuple[str, str]:
         """The base URL and API key a project's model is called with."""
+        problem = endpoint_problem(model, self.settings)
+        if problem is not None:
+            raise LLMCallError(problem, attempts=0)
+        configured = self.settings.openai_base_url or OPENAI_BASE_URL
         base_url = model.base_url or self.settings.openai_base_url
         if model.api_key_env:
             # The one place a component reads the environment: a project names the variable that
@@ -47,8 +76,11 @@ class LLMClients:
                     f"the project's model.api_key_env names {model.api_key_env}, which is not set",
                     attempts=0,
                 )
-        else:
+        elif _same_url(base_url or OPENAI_BASE_URL, configured):
             api_key = self.settings.openai_api_key
+        else:
+            # The deployment's key goes only to the deployment's endpoint, never elsewhere.
+            api_key = None
         if api_key is None and base_url is None:
             raise LLMCallError(
                 "no LLM endpoint configured: set OPENAI_BASE_URL (and OPENAI_API_KEY) "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -72,23 +74,42 @@ def list_projects(session: Session, *, team: str) -> list[ProjectRecord]:
 
 
 def update_project(
-    session: Session, *, team: str, project_id: int, name: str | None, spec: ProjectSpec | None
+    session: Session,
+    *,
+    team: str,
+    project_id: int,
+    name: str | None,
+    changes: Mapping[str, BaseModel],
 ) -> ProjectRecord:
-    """Rename and/or write a new version. The row lock keeps two edits from taking one number."""
+    """Rename and/or write a new version with `changes` (task, model, routing) applied.
+
+    The merge happens under the row lock, so two concurrent edits of different parts both land
+    instead of the later one silently restoring what the earlier one changed. An edit that
+    changes nothing makes no version.
+    """
     project = session.execute(
         select(Project).where(Project.id == project_id, Project.team == team).with_for_update()
     ).scalar_one_or_none()
     if project is None:
         raise NotFoundError(f"project {project_id} not found")
+    current = ProjectSpec.model_validate(
+        session.execute(
+            select(ProjectVersion.spec).where(
+                ProjectVersion.project_id == project_id,
+                ProjectVersion.version == project.current_version,
+            )
+        ).scalar_one()
+    )
+    edited = current.model_copy(update=dict(changes))
     if name is not None:
         project.name = name
-    if spec is not None:
+    if edited != current:
         project.current_version += 1
         session.add(
             ProjectVersion(
                 project_id=project.id,
                 version=project.current_version,
-                spec=spec.model_dump(mode="json"),
+                spec=edited.model_dump(mode="json"),
             )
         )
     project.updated_at = utcnow()

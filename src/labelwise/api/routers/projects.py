@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from labelwise.api.deps import CurrentKey, SessionDep, SubmitterKey
+from labelwise.api.deps import CurrentKey, SessionDep, SettingsDep, SubmitterKey
 from labelwise.api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from labelwise.errors import ValidationFailedError
+from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
-from labelwise.spec import ProjectSpec
+from labelwise.settings import Settings
+from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.store import projects as store
 from labelwise.store.projects import ProjectRecord
 
@@ -28,8 +31,17 @@ def to_public(project: ProjectRecord) -> ProjectPublic:
     )
 
 
+def check_endpoint(model: ModelSpec, settings: Settings) -> None:
+    problem = endpoint_problem(model, settings)
+    if problem is not None:
+        raise ValidationFailedError(problem)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
-def create_project(body: ProjectCreate, key: SubmitterKey, session: SessionDep) -> ProjectPublic:
+def create_project(
+    body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
+) -> ProjectPublic:
+    check_endpoint(body.model, settings)
     spec = ProjectSpec(task=body.task, model=body.model, routing=body.routing)
     return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
 
@@ -46,20 +58,21 @@ def get_project(project_id: int, key: CurrentKey, session: SessionDep) -> Projec
 
 @router.patch("/{project_id}", response_model=ProjectPublic)
 def update_project(
-    project_id: int, body: ProjectUpdate, key: SubmitterKey, session: SessionDep
+    project_id: int,
+    body: ProjectUpdate,
+    key: SubmitterKey,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ProjectPublic:
-    current = store.get_project(session, team=key.team, project_id=project_id)
-    spec = None
-    if body.task is not None or body.model is not None or body.routing is not None:
-        spec = ProjectSpec(
-            task=body.task or current.spec.task,
-            model=body.model or current.spec.model,
-            routing=body.routing or current.spec.routing,
-        )
-        if spec == current.spec:
-            spec = None
+    if body.model is not None:
+        check_endpoint(body.model, settings)
+    changes = {
+        part: value
+        for part, value in (("task", body.task), ("model", body.model), ("routing", body.routing))
+        if value is not None
+    }
     return to_public(
         store.update_project(
-            session, team=key.team, project_id=project_id, name=body.name, spec=spec
+            session, team=key.team, project_id=project_id, name=body.name, changes=changes
         )
     )
