@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome
 from labelwise.errors import LabelingError, ReviewReason
-from labelwise.llm.call import StructuredRequest, call_structured
+from labelwise.llm.call import StructuredAnswer, StructuredRequest, call_structured
 from labelwise.llm.client import LLMClients
 from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
@@ -57,6 +57,8 @@ class Labeler:
         self._prepared: dict[str, _Prepared] = {}
         # Shared by every item this process labels: one 400 teaches it for the whole batch.
         self.quirks = ProviderQuirks()
+        # One bound for every LLM request this process makes, agreement samples included.
+        self._slots = asyncio.Semaphore(settings.llm_concurrency)
 
     async def label(self, spec: ProjectSpec, *, item_id: int, data: dict[str, Any]) -> LabelOutcome:
         started = time.perf_counter()
@@ -99,9 +101,7 @@ class Labeler:
             # With no alternatives listed there is nothing to compare the chosen label against.
             top_logprobs=top_logprobs if top_logprobs > 0 else None,
         )
-        first = await call_structured(
-            client, request, settings=self.settings, meter=meter, quirks=self.quirks
-        )
+        first = await self._call(client, request, meter)
         if first.tokens:
             scored = task_type.logprob_confidence(spec.task, first.tokens, first.answer)
             if scored is not None:
@@ -128,7 +128,7 @@ class Labeler:
             top_logprobs=None,
         )
         calls = [
-            call_structured(client, sample, settings=self.settings, meter=meter, quirks=self.quirks)
+            self._call(client, sample, meter)
             for _ in range(self.settings.llm_agreement_samples - 1)
         ]
         answers: list[BaseModel] = []
@@ -142,6 +142,14 @@ class Labeler:
             else:
                 answers.append(result.answer)
         return answers
+
+    async def _call(
+        self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter
+    ) -> StructuredAnswer:
+        async with self._slots:
+            return await call_structured(
+                client, request, settings=self.settings, meter=meter, quirks=self.quirks
+            )
 
     def _prepare(self, spec: ProjectSpec) -> _Prepared:
         key = spec.model_dump_json()

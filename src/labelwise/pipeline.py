@@ -47,24 +47,24 @@ class ChunkRun:
         self.written = 0
 
     async def run(self, item_ids: Sequence[int]) -> int:
-        claimed = self._claim(item_ids)
+        # Database calls run in a thread: on SQLite one may wait for the write lock, and the
+        # event loop must keep the LLM calls of this chunk (or the API's requests) moving.
+        claimed = await asyncio.to_thread(self._claim, item_ids)
         if not claimed:
             return 0
-        specs = self._specs(claimed)
+        specs = await asyncio.to_thread(self._specs, claimed)
         self.in_flight = {item.id for item in claimed}
-        semaphore = asyncio.Semaphore(self.settings.llm_concurrency)
         writer = asyncio.create_task(self._write_periodically())
         try:
             await asyncio.gather(
-                *(
-                    self._label(item, specs[(item.project_id, item.version)], semaphore)
-                    for item in claimed
-                )
+                *(self._label(item, specs[(item.project_id, item.version)]) for item in claimed)
             )
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-            self._flush()
+        # If this last write fails the job fails; the items keep their lease and are delivered
+        # again once it runs out.
+        await self._flush()
         return self.written
 
     def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
@@ -80,43 +80,58 @@ class ChunkRun:
         with Session(self.engine) as session:
             return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
-    async def _label(
-        self, item: ClaimedItem, spec: ProjectSpec, semaphore: asyncio.Semaphore
-    ) -> None:
-        async with semaphore:
-            try:
-                outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
-            except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
-                log.exception("labeling item %s raised", item.id)
-                outcome = LabelOutcome(
-                    item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
-                )
+    async def _label(self, item: ClaimedItem, spec: ProjectSpec) -> None:
+        try:
+            outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
+        except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
+            log.exception("labeling item %s raised", item.id)
+            outcome = LabelOutcome(
+                item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
+            )
         self.finished.append(
             outcome_row(outcome, batch_id=item.batch_id, version=item.version, spec=spec)
         )
         self.in_flight.discard(item.id)
 
     async def _write_periodically(self) -> None:
-        """Flush finished items and renew the lease of those still in flight."""
+        """Flush finished items and renew the lease of those still in flight.
+
+        A failed write is logged and tried again on the next tick (the rows stay in memory), so
+        one locked or unreachable moment of the database neither loses results nor stops the
+        lease renewal that keeps the reconciler away from items still being labeled.
+        """
         interval = self.settings.result_flush_seconds
         lease_renewal_every = max(1.0, self.settings.work_lease_seconds / 3)
         last_renewal = time.monotonic()
         while True:
             await asyncio.sleep(interval)
-            self._flush()
-            if time.monotonic() - last_renewal >= lease_renewal_every and self.in_flight:
-                with self.engine.begin() as connection:
-                    extend_leases(
-                        connection,
-                        job_id=self.job_id,
-                        item_ids=list(self.in_flight),
-                        lease_until=time.time() + self.settings.work_lease_seconds,
-                    )
-                last_renewal = time.monotonic()
+            try:
+                await self._flush()
+                if time.monotonic() - last_renewal >= lease_renewal_every and self.in_flight:
+                    await asyncio.to_thread(self._renew_leases, list(self.in_flight))
+                    last_renewal = time.monotonic()
+            except Exception:
+                log.exception("writing results of job %s failed; retrying", self.job_id)
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
         if not self.finished:
             return
         rows, self.finished = self.finished, []
+        try:
+            self.written += await asyncio.to_thread(self._record, rows)
+        except BaseException:
+            self.finished[:0] = rows
+            raise
+
+    def _record(self, rows: list[OutcomeRow]) -> int:
         with self.engine.begin() as connection:
-            self.written += record_outcomes(connection, rows, now=time.time())
+            return record_outcomes(connection, rows, now=time.time())
+
+    def _renew_leases(self, item_ids: list[int]) -> None:
+        with self.engine.begin() as connection:
+            extend_leases(
+                connection,
+                job_id=self.job_id,
+                item_ids=item_ids,
+                lease_until=time.time() + self.settings.work_lease_seconds,
+            )

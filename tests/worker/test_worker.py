@@ -236,3 +236,29 @@ def test_a_batch_posted_while_redis_is_down_is_delivered_later(
     with TestClient(create_app(settings)) as client:
         summary = client.get(f"/v1/batches/{batch_id}", headers=keys.auth("admin")).json()
     assert summary["status"] == "completed" and summary["counts"]["accepted"] == 2
+
+
+def test_a_failed_result_write_is_retried_not_lost(
+    client: TestClient,
+    keys: Keys,
+    project: dict[str, Any],
+    settings: Settings,
+    engine: Engine,
+    llm_api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import labelwise.pipeline
+
+    real = labelwise.pipeline.record_outcomes
+    failures = iter([True])
+
+    def flaky(*args: Any, **kwargs: Any) -> int:
+        if next(failures, False):
+            raise RuntimeError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(labelwise.pipeline, "record_outcomes", flaky)
+    batch_id = post_batch(client, keys, project, {f"w{i}": "good" for i in range(4)})
+    run_worker(settings, burst=True)
+    summary = client.get(f"/v1/batches/{batch_id}", headers=keys.auth("submitter")).json()
+    assert summary["status"] == "completed" and summary["counts"]["accepted"] == 4
