@@ -70,7 +70,7 @@ def running_stack(
         group.add("api", ["api", "--port", str(api_port)])
         wait_until_ready(f"http://127.0.0.1:{api_port}/readyz", group=group)
         for n in range(workers):
-            group.add(f"worker-{n + 1}", ["worker", "--name", f"bench-{os.getpid()}-{n}"])
+            group.add(f"worker-{n + 1}", ["worker"])
         if workers:
             time.sleep(1.0)  # let the workers import and connect before any clock starts
         yield Stack(

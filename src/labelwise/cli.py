@@ -185,7 +185,9 @@ def local_stack(
         url = f"http://{host}:{port}"
         wait_until_ready(f"{url}/readyz", group=group)
         for n in range(workers):
-            group.add(f"worker-{n + 1}", ["worker", "--name", f"{os.getpid()}-{n + 1}"], env)
+            # No fixed --name: a worker killed with SIGKILL leaves its name registered in Redis
+            # for minutes, and its restart must not collide with it.
+            group.add(f"worker-{n + 1}", ["worker"], env)
         group.watch_in_background()
         yield url
     finally:

@@ -21,6 +21,7 @@ from labelwise.errors import ReviewReason
 from labelwise.queue import Delivery
 from labelwise.settings import Settings
 from labelwise.store.labeling import (
+    expire_delivery,
     extend_expired,
     find_expired_leases,
     reassign_expired,
@@ -92,8 +93,13 @@ def _redeliver(
             )
             if taken:
                 chunks[job_id] = taken
-    # After the commit: if this enqueue fails, the leases run out again and the next pass retries.
-    delivery.enqueue_chunks(chunks)
+    try:
+        delivery.enqueue_chunks(chunks)
+    except Exception:
+        # Committed but not delivered: expire the leases so the next pass tries again at once.
+        with engine.begin() as connection:
+            expire_delivery(connection, job_ids=list(chunks))
+        raise
     return sum(len(ids) for ids in chunks.values())
 
 

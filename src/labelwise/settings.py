@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Request bounds.
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     max_items_per_batch: int = Field(default=100_000, ge=1)
+    # An item's data as JSON: bounds the tokens one prompt can cost.
+    max_item_bytes: int = Field(default=64 * 1024, ge=64)
     max_items_per_sync_call: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
     default_page_size: int = Field(default=100, ge=1)

@@ -189,7 +189,7 @@ def test_limits_give_413(database_url: str, queue_name: str, keys: Keys) -> None
     from labelwise.api.app import create_app
 
     settings: Settings = make_settings(
-        database_url, queue_name, max_items_per_batch=3, max_body_bytes=2048
+        database_url, queue_name, max_items_per_batch=3, max_body_bytes=2048, max_item_bytes=1024
     )
     with TestClient(create_app(settings)) as client:
         project = client.post("/v1/projects", json=PROJECT, headers=keys.auth("admin")).json()
@@ -197,6 +197,10 @@ def test_limits_give_413(database_url: str, queue_name: str, keys: Keys) -> None
         many = {"items": [{"data": {"text": "x"}}] * 4}
         response = client.post(url, json=many, headers=keys.auth("admin"))
         assert response.status_code == 413 and error_of(response)["code"] == "too_many_items"
+        big = {"items": [{"data": {"text": "x" * 1500}}]}
+        response = client.post(url, json=big, headers=keys.auth("admin"))
+        assert response.status_code == 413 and error_of(response)["code"] == "item_too_large"
+        assert error_of(response)["message"].startswith("items.0.data")
         huge = {"items": [{"data": {"text": "x" * 5000}}]}
         response = client.post(url, json=huge, headers=keys.auth("admin"))
         assert response.status_code == 413 and error_of(response)["code"] == "payload_too_large"
@@ -207,6 +211,14 @@ def test_limits_give_413(database_url: str, queue_name: str, keys: Keys) -> None
             headers={**keys.auth("admin"), "content-type": "application/json"},
         )
         assert response.status_code == 413
+        # The same on an endpoint whose body FastAPI parses itself.
+        response = client.post(
+            "/v1/projects",
+            content=iter([b'{"name": "', b"n" * 3000, b'"}']),
+            headers={**keys.auth("admin"), "content-type": "application/json"},
+        )
+        assert response.status_code == 413
+        assert error_of(response)["code"] == "payload_too_large"
 
 
 def test_pages_and_cursor(client: TestClient, keys: Keys, project: dict[str, Any]) -> None:

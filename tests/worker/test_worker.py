@@ -138,10 +138,9 @@ def test_a_chunk_delivered_twice_is_written_once(
             second = ChunkRun(settings, runtime.engine, runtime.labeler, job_id)
             return await asyncio.gather(first.run(ids), second.run(ids))
 
-        written = runtime.loop.run_until_complete(both())
+        runtime.loop.run_until_complete(both())
     finally:
         runtime.close()
-    assert sum(written) == 10
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Prediction)) == 10
         assert (

@@ -18,15 +18,18 @@ from labelwise.llm.client import LLMClients
 from labelwise.prompts import PromptLibrary
 from labelwise.queue import Delivery, connect
 from labelwise.settings import Settings
-from labelwise.store.db import make_engine, make_session_factory
+from labelwise.store.db import make_engine, make_session_factory, read_only
 
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
+    read_engine = read_only(engine)
     state = AppState(
         settings=settings,
         engine=engine,
+        read_engine=read_engine,
         sessions=make_session_factory(engine),
+        read_sessions=make_session_factory(read_engine),
         delivery=Delivery(connect(settings.redis_url), settings.queue_name),
         labeler=Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings)),
     )

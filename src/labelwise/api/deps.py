@@ -23,7 +23,10 @@ class AppState:
 
     settings: Settings
     engine: Engine
+    read_engine: Engine
     sessions: sessionmaker[Session]
+    # Sessions that only read: on SQLite they never wait for a writer.
+    read_sessions: sessionmaker[Session]
     delivery: Delivery
     labeler: Labeler
 
@@ -50,14 +53,20 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def get_read_session(state: StateDep) -> Iterator[Session]:
+    with state.read_sessions() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+def get_principal(request: Request, session: ReadSessionDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("send an API key as 'Authorization: Bearer <key>'")
     principal = find_principal(session, secret=secret.strip())
-    # Release the read transaction now: on SQLite it holds the database lock.
-    session.commit()
     if principal is None:
         raise AuthError("unknown or revoked API key")
     return principal

@@ -50,12 +50,20 @@ def export_record(view: ItemView) -> dict[str, Any]:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "|".join(str(v) for v in value)
-    return str(value)
+        return _safe("|".join(str(v) for v in value))
+    return _safe(str(value))
+
+
+def _safe(text: str) -> str:
+    """Item text is untrusted: a cell a spreadsheet would run as a formula is quoted as text."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv_row(view: ItemView) -> list[str]:
@@ -64,7 +72,7 @@ def _csv_row(view: ItemView) -> list[str]:
     return [
         str(view.id),
         _cell(view.external_id),
-        text if isinstance(text, str) else "",
+        _safe(text) if isinstance(text, str) else "",
         view.status,
         _cell(view.label_value),
         _cell(view.label_confidence),
@@ -73,7 +81,7 @@ def _csv_row(view: ItemView) -> list[str]:
         _cell(view.reason),
         _cell(prediction.get("value")),
         _cell(prediction.get("confidence")),
-        json.dumps(view.data, ensure_ascii=False),
+        _safe(json.dumps(view.data, ensure_ascii=False)),
     ]
 
 

@@ -16,7 +16,18 @@ from labelwise.store.batches import NewItem
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
-def parse_batch_body(body: bytes, *, content_type: str, max_items: int) -> list[NewItem]:
+def check_item_size(index: int, data: dict[str, Any], max_bytes: int) -> None:
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    if size > max_bytes:
+        raise PayloadTooLargeError(
+            f"items.{index}.data: {size} bytes, over the limit of {max_bytes} per item",
+            code="item_too_large",
+        )
+
+
+def parse_batch_body(
+    body: bytes, *, content_type: str, max_items: int, max_item_bytes: int
+) -> list[NewItem]:
     if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
         raw_items = _ndjson_items(body)
     else:
@@ -32,6 +43,7 @@ def parse_batch_body(body: bytes, *, content_type: str, max_items: int) -> list[
             item = ItemIn.model_validate(raw)
         except ValidationError as exc:
             raise validation_failed(exc, ("items", index)) from None
+        check_item_size(index, item.data, max_item_bytes)
         items.append(
             NewItem(data=item.data, external_id=item.external_id, ground_truth=item.ground_truth)
         )

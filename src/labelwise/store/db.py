@@ -2,7 +2,9 @@
 
 SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` transactions: a deferred transaction that
 reads and then writes can fail with SQLITE_BUSY at once, whatever the timeout, so every
-transaction takes the write lock up front and simply waits its turn.
+transaction that may write takes the write lock up front and waits its turn. Reads go through
+`read_only(engine)`, whose deferred transactions never wait for a writer (WAL gives them a
+snapshot), so a large ingest does not hold up key checks, progress polls or exports.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "labelwise_read_only"
 
 
 def normalize_database_url(url: str) -> str:
@@ -50,10 +53,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

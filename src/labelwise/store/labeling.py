@@ -90,9 +90,15 @@ class OutcomeRow:
 
 
 def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: float) -> int:
-    """Write predictions and final states; returns how many items this call finished."""
+    """Write predictions and final states; returns how many items this call finished, as the
+    driver counts them (informational: under concurrent writers psycopg may undercount).
+
+    Rows are written in item order, so two deliveries of one chunk finishing in different orders
+    take their row locks in the same order and cannot deadlock on PostgreSQL.
+    """
     if not rows:
         return 0
+    rows = sorted(rows, key=lambda row: row.item_id)
     connection.execute(
         insert_ignoring_conflicts(connection, predictions, index_elements=["item_id", "version"]),
         [

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from labelwise.api.deps import AppState, SessionDep, StateDep, SubmitterKey
+from labelwise.api.deps import AppState, ReadSessionDep, StateDep, SubmitterKey
 from labelwise.api.export import export_lines
 from labelwise.api.ingest import parse_batch_body
 from labelwise.api.schemas import BatchAccepted, BatchPublic, ItemPublic, ItemsPage
@@ -58,7 +58,10 @@ def _ingest(
     """Commit the items, then enqueue them: the database is the record, Redis only delivers."""
     settings = state.settings
     items = parse_batch_body(
-        body, content_type=content_type, max_items=settings.max_items_per_batch
+        body,
+        content_type=content_type,
+        max_items=settings.max_items_per_batch,
+        max_item_bytes=settings.max_item_bytes,
     )
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
@@ -80,7 +83,7 @@ def _ingest(
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
-def get_batch(batch_id: int, key: SubmitterKey, session: SessionDep) -> BatchPublic:
+def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> BatchPublic:
     summary = store.summarize_batch(session, team=key.team, batch_id=batch_id)
     return BatchPublic(
         id=summary.id,
@@ -95,7 +98,7 @@ def get_batch(batch_id: int, key: SubmitterKey, session: SessionDep) -> BatchPub
 def list_items(
     batch_id: int,
     key: SubmitterKey,
-    session: SessionDep,
+    session: ReadSessionDep,
     state: StateDep,
     cursor: str | None = None,
     limit: int | None = Query(default=None, ge=1),
@@ -118,13 +121,12 @@ def list_items(
 def export_batch(
     batch_id: int,
     key: SubmitterKey,
-    session: SessionDep,
+    session: ReadSessionDep,
     state: StateDep,
     format: Literal["jsonl", "csv"] = "jsonl",
 ) -> StreamingResponse:
     store.get_batch(session, team=key.team, batch_id=batch_id)
-    session.commit()
-    views = store.iter_batch_items(state.engine, batch_id=batch_id)
+    views = store.iter_batch_items(state.read_engine, batch_id=batch_id)
     media_type = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(
         export_lines(views, format),

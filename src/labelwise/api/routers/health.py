@@ -23,7 +23,7 @@ def healthz() -> dict[str, str]:
 def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with state.engine.connect() as connection:
+        with state.read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["store"] = "ok"
     except Exception as exc:
@@ -44,7 +44,7 @@ def readyz(state: StateDep) -> JSONResponse:
 def metrics(state: StateDep) -> Response:
     lines = [generate_latest(REGISTRY).decode()]
     lines.append("# HELP labelwise_items Items by status.\n# TYPE labelwise_items gauge\n")
-    with state.engine.connect() as connection:
+    with state.read_engine.connect() as connection:
         for status, n in connection.execute(
             select(Item.status, func.count()).group_by(Item.status)
         ):

@@ -11,6 +11,7 @@ import time
 from fastapi import APIRouter
 
 from labelwise.api.deps import StateDep, SubmitterKey
+from labelwise.api.ingest import check_item_size
 from labelwise.api.schemas import SyncLabelRequest, SyncLabelResponse
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
@@ -32,6 +33,8 @@ async def label_now(
             "post larger sets as a batch",
             code="too_many_items",
         )
+    for index, item in enumerate(body.items):
+        check_item_size(index, item.data, settings.max_item_bytes)
     items = [NewItem(i.data, i.external_id, i.ground_truth) for i in body.items]
     with state.sessions() as session:
         project = get_project(session, team=key.team, project_id=project_id)

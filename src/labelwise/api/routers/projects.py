@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from labelwise.api.deps import CurrentKey, SessionDep, SettingsDep, SubmitterKey
+from labelwise.api.deps import (
+    CurrentKey,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    SubmitterKey,
+)
 from labelwise.api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
@@ -47,12 +53,12 @@ def create_project(
 
 
 @router.get("", response_model=list[ProjectPublic])
-def list_projects(key: CurrentKey, session: SessionDep) -> list[ProjectPublic]:
+def list_projects(key: CurrentKey, session: ReadSessionDep) -> list[ProjectPublic]:
     return [to_public(p) for p in store.list_projects(session, team=key.team)]
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
-def get_project(project_id: int, key: CurrentKey, session: SessionDep) -> ProjectPublic:
+def get_project(project_id: int, key: CurrentKey, session: ReadSessionDep) -> ProjectPublic:
     return to_public(store.get_project(session, team=key.team, project_id=project_id))
 
 
