@@ -245,3 +245,12 @@ def test_health(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"store": "ok", "redis": "ok"}
     assert "labelwise_http_requests_total" in client.get("/metrics").text
+
+
+def test_openapi_schema_has_no_dangling_references(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    text = json.dumps(schema)
+    names = set(schema["components"]["schemas"])
+    refs = {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}
+    assert refs and refs <= names
+    assert "BatchCreate" in refs

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from labelwise import __version__
 from labelwise.api.deps import AppState
@@ -13,6 +15,7 @@ from labelwise.api.errors import install_error_handlers
 from labelwise.api.limits import BodySizeLimitMiddleware
 from labelwise.api.metrics import MetricsMiddleware
 from labelwise.api.routers import batches, health, labeling, projects, review
+from labelwise.api.schemas import BatchCreate
 from labelwise.labeler import Labeler
 from labelwise.llm.client import LLMClients
 from labelwise.prompts import PromptLibrary
@@ -47,4 +50,18 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, projects.router, batches.router, labeling.router, review.router):
         app.include_router(router)
+    app.openapi = lambda: _openapi_with_raw_bodies(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_raw_bodies(app: FastAPI) -> dict[str, Any]:
+    """The batch route reads its body itself (JSON or NDJSON), so FastAPI does not see its model;
+    add it to the schema components the route's documentation points at."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = BatchCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["BatchCreate"] = body
+        app.openapi_schema = schema
+    return app.openapi_schema
