@@ -17,7 +17,10 @@ DEFAULT_FAKE_LLM_LATENCY_MS = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labelwise", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="labelwise",
+        description="LLM auto-labeling with calibrated confidence and a human review queue.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     api = commands.add_parser("api", help="serve the HTTP API")
