@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from labelwise.api.routers.review import validated_value
 from labelwise.domain import ItemStatus
+from labelwise.errors import ValidationFailedError
+from labelwise.spec import TaskSpec
 from labelwise.store.labeling import record_outcomes
 from labelwise.store.models import Item
 from tests.conftest import Keys, outcome
@@ -118,3 +122,26 @@ def test_review_flow(
 
 def test_submitter_cannot_review(client: TestClient, keys: Keys, project: dict[str, Any]) -> None:
     assert claim(client, keys, "submitter", project["id"]).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("multi_label", "value", "accepted"),
+    [
+        (False, "positive", "positive"),
+        (False, "meh", None),
+        (False, ["positive"], None),
+        (True, ["negative", "positive", "negative"], ["negative", "positive"]),
+        (True, [], []),
+        (True, ["meh"], None),
+        (True, "positive", None),
+    ],
+)
+def test_corrections_must_be_labels_of_the_project(
+    multi_label: bool, value: Any, accepted: Any
+) -> None:
+    task = TaskSpec(labels=["positive", "negative"], multi_label=multi_label)
+    if accepted is None:
+        with pytest.raises(ValidationFailedError, match="^value"):
+            validated_value(task, value)
+    else:
+        assert validated_value(task, value) == accepted
