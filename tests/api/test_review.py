@@ -141,7 +141,7 @@ def test_corrections_must_be_labels_of_the_project(
 ) -> None:
     task = TaskSpec(labels=["positive", "negative"], multi_label=multi_label)
     if accepted is None:
-        with pytest.raises(ValidationFailedError, match="^value"):
+        with pytest.raises(ValidationFailedError, match=r"^value"):
             validated_value(task, value)
     else:
         assert validated_value(task, value) == accepted
