@@ -33,6 +33,8 @@ from labelwise.store.projects import get_version_specs
 
 log = logging.getLogger(__name__)
 
+FINAL_WRITE_ATTEMPTS = 3
+
 
 class ChunkRun:
     """Labels one delivered chunk: claim, label concurrently, write as results arrive."""
@@ -62,10 +64,21 @@ class ChunkRun:
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-        # If this last write fails the job fails; the items keep their lease and are delivered
-        # again once it runs out.
-        await self._flush()
+        await self._flush_finally()
         return self.written
+
+    async def _flush_finally(self) -> None:
+        """The last write gets a few tries: a momentary lock should not cost the LLM work. If it
+        still fails, the job fails; the items keep their lease and are delivered again later."""
+        for attempt in range(FINAL_WRITE_ATTEMPTS):
+            try:
+                await self._flush()
+                return
+            except Exception:
+                if attempt == FINAL_WRITE_ATTEMPTS - 1:
+                    raise
+                log.exception("final write of job %s failed; trying again", self.job_id)
+                await asyncio.sleep(self.settings.result_flush_seconds * 2**attempt)
 
     def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
         with self.engine.begin() as connection:
