@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from labelwise.local_llm import LocalModel
 from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
 
 
@@ -47,7 +48,9 @@ def running_stack(
     database_url: str | None = None,
     settings_env: dict[str, str] | None = None,
     fake_llm_args: list[str] | None = None,
+    local_model: LocalModel | None = None,
 ) -> Iterator[Stack]:
+    """With `local_model`, the embedded model's server stands in for the fake LLM."""
     workdir = Path(tempfile.mkdtemp(prefix="labelwise-bench-"))
     llm_port, api_port = free_port(), free_port()
     os.environ.update(
@@ -61,12 +64,19 @@ def running_stack(
     )
     group = ProcessGroup()
     try:
-        group.add(
-            "fake-llm",
-            ["fake-llm", "--port", str(llm_port), "--latency-ms", str(latency_ms)]
-            + (fake_llm_args or []),
-        )
-        wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
+        if local_model is None:
+            group.add(
+                "fake-llm",
+                ["fake-llm", "--port", str(llm_port), "--latency-ms", str(latency_ms)]
+                + (fake_llm_args or []),
+            )
+            wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
+        else:
+            argv = local_model.server_argv(
+                port=llm_port, threads=os.cpu_count() or 2, parallel=2, context=2048
+            )
+            group.add_program("local-llm", argv)
+            wait_until_ready(f"http://127.0.0.1:{llm_port}/health", group=group, timeout=180)
         group.add("api", ["api", "--port", str(api_port)])
         wait_until_ready(f"http://127.0.0.1:{api_port}/readyz", group=group)
         for n in range(workers):

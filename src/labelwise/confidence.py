@@ -147,6 +147,16 @@ def _alternatives(token: TokenLogprob) -> dict[str, float]:
     return by_text
 
 
+def _unseen_bound(token: TokenLogprob) -> float:
+    """The most probability an alternative missing from the top-k list can have had: no more
+    than the least likely token listed, and no more than the mass the list leaves over."""
+    listed = [_prob(logprob) for _, logprob in token.top]
+    if not listed:
+        return 0.0
+    left_over = max(0.0, 1.0 - sum(_alternatives(token).values()))
+    return min(min(listed), left_over)
+
+
 def _after_lead(alternative: str, lead: str, exact: int, *, in_string: bool) -> str | None:
     """The part of `alternative` that falls in the value region, or None if it is no continuation.
 
@@ -245,6 +255,7 @@ def label_choice_confidence(
             exact = max(0, member.key_end + 1 - starts[j])
             chosen_mass = 0.0
             allowed_mass = 0.0
+            seen: set[str] = set()
             for text, prob in _alternatives(token).items():
                 part = _after_lead(text, lead, exact, in_string=True)
                 # An alternative that emits no value text does not say which label follows;
@@ -255,9 +266,15 @@ def label_choice_confidence(
                 consistent = {c for c in candidates if _consistent(candidate, forms[c])}
                 if not consistent:
                     continue  # a forbidden continuation: not part of the allowed distribution
+                seen |= consistent
                 allowed_mass += prob
                 if chosen in consistent:
                     chosen_mass += prob
+            # A label the top-k list does not show still had some probability: at most that of
+            # the least likely token listed. Without this bound, a model that ranks forbidden
+            # tokens above every allowed one (a real server under a grammar returns the
+            # unconstrained distribution) would look certain of whichever label it was forced to.
+            allowed_mass += _unseen_bound(token) * len(candidates - seen - {chosen})
             factor = chosen_mass / allowed_mass if allowed_mass > 0 else 0.0
         confidence *= factor
 
@@ -316,6 +333,9 @@ def boolean_confidences(
                 if literal.startswith(part) or part.startswith(literal):
                     masses[literal] += prob
                     break
+        other = "false" if emitted_value == "true" else "true"
+        if masses[other] == 0.0:
+            masses[other] = _unseen_bound(token)  # see label_choice_confidence
         total = masses["true"] + masses["false"]
         result[label] = min(masses[emitted_value] / total, 1.0) if total > 0 else 0.0
     return result

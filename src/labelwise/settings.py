@@ -66,3 +66,9 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1)
 
     prompts_dir: str | None = None
+
+    # The embedded model, started when no endpoint is configured.
+    llama_server: str | None = None  # path of llama.cpp's server; default: the one setup built
+    local_threads: int | None = Field(default=None, ge=1)
+    local_parallel: int = Field(default=2, ge=1, le=16)
+    local_context_tokens: int = Field(default=2048, ge=512)

@@ -40,9 +40,13 @@ class ProcessGroup:
     _watcher: threading.Thread | None = None
 
     def add(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> Child:
-        child = Child(
-            name, [sys.executable, "-m", "labelwise", *args], {**os.environ, **(env or {})}
-        )
+        """A `labelwise` subcommand as a child."""
+        return self.add_program(name, [sys.executable, "-m", "labelwise", *args], env)
+
+    def add_program(
+        self, name: str, argv: list[str], env: Mapping[str, str] | None = None
+    ) -> Child:
+        child = Child(name, argv, {**os.environ, **(env or {})})
         self.children.append(child)
         self._spawn(child)
         return child

@@ -117,7 +117,8 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
                 "cost_usd": row.cost_usd,
                 "latency_ms": row.latency_ms,
                 "attempts": row.attempts,
-                "error_kind": row.reason.value if row.reason else None,
+                # The kind of failure, when labeling failed; a low score is a reason, not an error.
+                "error_kind": row.reason.value if row.reason and row.error_message else None,
                 "error_message": row.error_message,
                 "rationale": row.rationale,
             }
