@@ -60,6 +60,25 @@ def test_effective_threshold(policy: RoutingSpec, expected: float) -> None:
     assert effective_threshold(policy) == expected
 
 
+@pytest.mark.parametrize(
+    ("confidence", "policy", "calibrated", "expected"),
+    [
+        # Calibrated on gold: the chosen threshold replaces the target, and a miss is low
+        # confidence, not an uncalibrated bar.
+        (0.72, TARGET, 0.7, ACCEPTED),
+        (0.69, TARGET, 0.7, review(ReviewReason.LOW_CONFIDENCE)),
+        (0.97, TARGET, 0.99, review(ReviewReason.LOW_CONFIDENCE)),
+        (None, TARGET, 0.7, review(ReviewReason.NO_CONFIDENCE)),
+        # A fixed threshold is the user's choice: calibration does not override it.
+        (0.75, FIXED, 0.7, review(ReviewReason.LOW_CONFIDENCE)),
+    ],
+)
+def test_route_with_calibration(
+    confidence: float | None, policy: RoutingSpec, calibrated: float, expected: RoutingDecision
+) -> None:
+    assert route(confidence, policy, calibrated) == expected
+
+
 @pytest.mark.parametrize("reason", list(ReviewReason))
 def test_route_failure(reason: ReviewReason) -> None:
     assert route_failure(reason) == RoutingDecision(ItemStatus.REVIEW, reason)

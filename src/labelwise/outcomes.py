@@ -14,12 +14,18 @@ from labelwise.store.labeling import OutcomeRow
 
 
 def outcome_row(
-    outcome: LabelOutcome, *, batch_id: int, version: int, spec: ProjectSpec
+    outcome: LabelOutcome,
+    *,
+    batch_id: int,
+    version: int,
+    spec: ProjectSpec,
+    calibrated: float | None = None,
 ) -> OutcomeRow:
+    """`calibrated` is the threshold gold gave a `target_precision` policy, when it gave one."""
     if outcome.error_reason is not None:
         decision = route_failure(outcome.error_reason)
     else:
-        decision = route(outcome.confidence.score, spec.routing)
+        decision = route(outcome.confidence.score, spec.routing, calibrated)
     usage = outcome.usage
     return OutcomeRow(
         item_id=outcome.item_id,

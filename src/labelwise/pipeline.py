@@ -22,6 +22,7 @@ from labelwise.labeler import Labeler
 from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
+from labelwise.store.gold import calibrate
 from labelwise.store.labeling import (
     ClaimedItem,
     OutcomeRow,
@@ -55,12 +56,15 @@ class ChunkRun:
         if not claimed:
             return 0
         specs = await asyncio.to_thread(self._specs, claimed)
+        thresholds = await asyncio.to_thread(self._calibrated_thresholds, specs)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
-            await asyncio.gather(
-                *(self._label(item, specs[(item.project_id, item.version)]) for item in claimed)
-            )
+            labeling = []
+            for item in claimed:
+                key = (item.project_id, item.version)
+                labeling.append(self._label(item, specs[key], thresholds[key]))
+            await asyncio.gather(*labeling)
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -93,7 +97,21 @@ class ChunkRun:
         with Session(self.engine) as session:
             return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
-    async def _label(self, item: ClaimedItem, spec: ProjectSpec) -> None:
+    def _calibrated_thresholds(
+        self, specs: dict[tuple[int, int], ProjectSpec]
+    ) -> dict[tuple[int, int], float | None]:
+        """For `target_precision` projects, the threshold their gold supports so far (read once
+        per chunk, so it follows the gold as it grows)."""
+        thresholds: dict[tuple[int, int], float | None] = {}
+        with Session(self.engine) as session:
+            for (project_id, version), spec in specs.items():
+                calibration = calibrate(
+                    session, project_id=project_id, version=version, routing=spec.routing
+                )
+                thresholds[(project_id, version)] = calibration and calibration.threshold
+        return thresholds
+
+    async def _label(self, item: ClaimedItem, spec: ProjectSpec, calibrated: float | None) -> None:
         try:
             outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
         except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
@@ -102,7 +120,13 @@ class ChunkRun:
                 item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
             )
         self.finished.append(
-            outcome_row(outcome, batch_id=item.batch_id, version=item.version, spec=spec)
+            outcome_row(
+                outcome,
+                batch_id=item.batch_id,
+                version=item.version,
+                spec=spec,
+                calibrated=calibrated,
+            )
         )
         self.in_flight.discard(item.id)
 

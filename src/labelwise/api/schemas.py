@@ -135,3 +135,16 @@ class ReviewDecision(_In):
 
 class ReleaseRequest(_In):
     claim_token: str = Field(min_length=1)
+
+
+class CalibrationPublic(BaseModel):
+    project_id: int
+    version: int
+    target_precision: float | None
+    threshold: float = Field(description="the confidence an item needs to be accepted now")
+    calibrated: bool = Field(description="false while the threshold is the provisional target")
+    expected_precision: float | None
+    precision_interval: tuple[float, float] | None
+    expected_coverage: float | None
+    gold: int
+    reason: str | None

@@ -11,13 +11,14 @@ from labelwise.api.deps import (
     SettingsDep,
     SubmitterKey,
 )
-from labelwise.api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from labelwise.api.schemas import CalibrationPublic, ProjectCreate, ProjectPublic, ProjectUpdate
 from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.store import projects as store
+from labelwise.store.gold import calibrate
 from labelwise.store.projects import ProjectRecord
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -81,4 +82,27 @@ def update_project(
         store.update_project(
             session, team=key.team, project_id=project_id, name=body.name, changes=changes
         )
+    )
+
+
+@router.get("/{project_id}/calibration", response_model=CalibrationPublic)
+def get_calibration(project_id: int, key: CurrentKey, session: ReadSessionDep) -> CalibrationPublic:
+    """The threshold in force for the current version, and what gold says it delivers."""
+    project = store.get_project(session, team=key.team, project_id=project_id)
+    routing = project.spec.routing
+    calibration = calibrate(
+        session, project_id=project.id, version=project.version, routing=routing
+    )
+    threshold = calibration.threshold if calibration else None
+    return CalibrationPublic(
+        project_id=project.id,
+        version=project.version,
+        target_precision=routing.target_precision,
+        threshold=effective_threshold(routing, threshold),
+        calibrated=threshold is not None,
+        expected_precision=calibration and calibration.expected_precision,
+        precision_interval=calibration and calibration.precision_interval,
+        expected_coverage=calibration and calibration.expected_coverage,
+        gold=calibration.gold if calibration else 0,
+        reason=calibration.reason if calibration else "a fixed accept_threshold is not calibrated",
     )
