@@ -22,6 +22,7 @@ from labelwise.labeler import Labeler
 from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
+from labelwise.store.db import read_only
 from labelwise.store.gold import calibrate
 from labelwise.store.labeling import (
     ClaimedItem,
@@ -94,7 +95,7 @@ class ChunkRun:
             )
 
     def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
-        with Session(self.engine) as session:
+        with Session(read_only(self.engine)) as session:
             return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
     def _calibrated_thresholds(
@@ -103,7 +104,7 @@ class ChunkRun:
         """For `target_precision` projects, the threshold their gold supports so far (read once
         per chunk, so it follows the gold as it grows)."""
         thresholds: dict[tuple[int, int], float | None] = {}
-        with Session(self.engine) as session:
+        with Session(read_only(self.engine)) as session:
             for (project_id, version), spec in specs.items():
                 calibration = calibrate(
                     session, project_id=project_id, version=version, routing=spec.routing
