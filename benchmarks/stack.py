@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from labelwise.local_llm import LocalModel
+from labelwise.local_stack import start_fake_llm, start_local_server
 from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
 
 
@@ -52,12 +53,11 @@ def running_stack(
 ) -> Iterator[Stack]:
     """With `local_model`, the embedded model's server stands in for the fake LLM."""
     workdir = Path(tempfile.mkdtemp(prefix="labelwise-bench-"))
-    llm_port, api_port = free_port(), free_port()
+    api_port = free_port()
     os.environ.update(
         {
             "LABELWISE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
             "LABELWISE_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
             "OPENAI_API_KEY": "bench",
             **(settings_env or {}),
         }
@@ -65,18 +65,13 @@ def running_stack(
     group = ProcessGroup()
     try:
         if local_model is None:
-            group.add(
-                "fake-llm",
-                ["fake-llm", "--port", str(llm_port), "--latency-ms", str(latency_ms)]
-                + (fake_llm_args or []),
-            )
-            wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
+            llm_url = start_fake_llm(group, latency_ms=latency_ms, extra_args=fake_llm_args)
         else:
-            argv = local_model.server_argv(
-                port=llm_port, threads=os.cpu_count() or 2, parallel=2, context=2048
+            llm_url = start_local_server(
+                group, local_model, threads=os.cpu_count() or 2, parallel=2, context=2048
             )
-            group.add_program("local-llm", argv)
-            wait_until_ready(f"http://127.0.0.1:{llm_port}/health", group=group, timeout=180)
+        # Children started from here on (the API and workers) inherit the endpoint.
+        os.environ["OPENAI_BASE_URL"] = llm_url
         group.add("api", ["api", "--port", str(api_port)])
         wait_until_ready(f"http://127.0.0.1:{api_port}/readyz", group=group)
         for n in range(workers):
@@ -85,7 +80,7 @@ def running_stack(
             time.sleep(1.0)  # let the workers import and connect before any clock starts
         yield Stack(
             api_url=f"http://127.0.0.1:{api_port}",
-            llm_url=f"http://127.0.0.1:{llm_port}/v1",
+            llm_url=llm_url,
             key=_new_admin_key(),
             group=group,
         )

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
 from labelwise.local_llm import LocalModel, LocalModelUnavailable, find_local_model
+from labelwise.local_stack import start_local_server
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
 from labelwise.store.migrate import upgrade
 from labelwise.store.models import Prediction
-from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
+from labelwise.supervisor import ProcessGroup
 from labelwise.worker import run_worker
 from tests.conftest import make_settings
 
@@ -37,15 +38,10 @@ def local_model() -> LocalModel:
 
 @pytest.fixture(scope="module")
 def local_server(local_model: LocalModel) -> Iterator[str]:
-    port = free_port()
     group = ProcessGroup()
-    # One thread: CI shares two cores with the test process, and contention slows llama.cpp badly.
-    group.add_program(
-        "local-llm", local_model.server_argv(port=port, threads=1, parallel=2, context=2048)
-    )
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout=180, group=group)
-        yield f"http://127.0.0.1:{port}/v1"
+        # One thread: CI shares two cores with the test process; contention slows llama.cpp badly.
+        yield start_local_server(group, local_model, threads=1, parallel=2, context=2048)
     finally:
         group.stop()
 

@@ -52,19 +52,8 @@ def local_stack(
     group = ProcessGroup()
     try:
         if fake_llm:
-            llm_port = free_port()
-            group.add(
-                "fake-llm",
-                [
-                    "fake-llm",
-                    "--port",
-                    str(llm_port),
-                    "--latency-ms",
-                    str(DEFAULT_FAKE_LLM_LATENCY_MS),
-                ],
-            )
-            wait_until_ready(f"http://127.0.0.1:{llm_port}/healthz", group=group)
-            env |= {"OPENAI_BASE_URL": f"http://127.0.0.1:{llm_port}/v1", "OPENAI_API_KEY": "fake"}
+            base_url = start_fake_llm(group, latency_ms=DEFAULT_FAKE_LLM_LATENCY_MS)
+            env |= {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "fake"}
         elif local_model is not None:
             env |= start_local_model(group, local_model, settings)
         group.add("api", ["api", "--host", host, "--port", str(port)], env)
@@ -80,23 +69,44 @@ def local_stack(
         group.stop()
 
 
-def start_local_model(group: ProcessGroup, model: LocalModel, settings: Settings) -> dict[str, str]:
-    """Start the embedded model's server; returns the environment that points children at it."""
+def start_fake_llm(
+    group: ProcessGroup, *, latency_ms: float, extra_args: list[str] | None = None
+) -> str:
+    """Start the built-in fake LLM server in `group`; returns its base URL once it answers."""
     port = free_port()
-    argv = model.server_argv(
-        port=port,
+    group.add(
+        "fake-llm",
+        ["fake-llm", "--port", str(port), "--latency-ms", str(latency_ms), *(extra_args or [])],
+    )
+    wait_until_ready(f"http://127.0.0.1:{port}/healthz", group=group)
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def start_local_server(
+    group: ProcessGroup, model: LocalModel, *, threads: int, parallel: int, context: int
+) -> str:
+    """Start the embedded model's server in `group`; returns its base URL once it answers."""
+    port = free_port()
+    argv = model.server_argv(port=port, threads=threads, parallel=parallel, context=context)
+    group.add_program("local-llm", argv)
+    # Loading the model takes a while on a busy machine.
+    wait_until_ready(f"http://127.0.0.1:{port}/health", group=group, timeout=180)
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def start_local_model(group: ProcessGroup, model: LocalModel, settings: Settings) -> dict[str, str]:
+    """Start the embedded model as `settings` ask; returns the environment that points children
+    at it."""
+    print(f"labelwise: starting the embedded model ({model.model.name})", file=sys.stderr)
+    base_url = start_local_server(
+        group,
+        model,
         threads=settings.local_threads or os.cpu_count() or 2,
         parallel=settings.local_parallel,
         context=settings.local_context_tokens,
     )
-    print(
-        f"labelwise: starting the embedded model ({model.model.name}) on port {port}",
-        file=sys.stderr,
-    )
-    group.add_program("local-llm", argv)
-    wait_until_ready(f"http://127.0.0.1:{port}/health", group=group, timeout=180)
     return {
-        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "OPENAI_BASE_URL": base_url,
         "OPENAI_API_KEY": "local",
         # A small CPU model answers a few requests at a time: queue few, and wait patiently.
         "LABELWISE_LLM_CONCURRENCY": str(settings.local_parallel * 2),

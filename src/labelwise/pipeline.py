@@ -56,8 +56,7 @@ class ChunkRun:
         claimed = await asyncio.to_thread(self._claim, item_ids)
         if not claimed:
             return 0
-        specs = await asyncio.to_thread(self._specs, claimed)
-        thresholds = await asyncio.to_thread(self._calibrated_thresholds, specs)
+        specs, thresholds = await asyncio.to_thread(self._specs_and_thresholds, claimed)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
@@ -94,23 +93,23 @@ class ChunkRun:
                 lease_until=time.time() + self.settings.work_lease_seconds,
             )
 
-    def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
+    def _specs_and_thresholds(
+        self, claimed: Sequence[ClaimedItem]
+    ) -> tuple[dict[tuple[int, int], ProjectSpec], dict[tuple[int, int], float | None]]:
+        """The project versions the items were posted under and, for `target_precision`
+        projects, the threshold their gold supports so far (read per chunk, so it follows the
+        gold as it grows)."""
         with Session(read_only(self.engine)) as session:
-            return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
-
-    def _calibrated_thresholds(
-        self, specs: dict[tuple[int, int], ProjectSpec]
-    ) -> dict[tuple[int, int], float | None]:
-        """For `target_precision` projects, the threshold their gold supports so far (read once
-        per chunk, so it follows the gold as it grows)."""
-        thresholds: dict[tuple[int, int], float | None] = {}
-        with Session(read_only(self.engine)) as session:
+            specs = get_version_specs(
+                session, {(item.project_id, item.version) for item in claimed}
+            )
+            thresholds = {}
             for (project_id, version), spec in specs.items():
                 calibration = calibrate(
                     session, project_id=project_id, version=version, routing=spec.routing
                 )
                 thresholds[(project_id, version)] = calibration and calibration.threshold
-        return thresholds
+        return specs, thresholds
 
     async def _label(self, item: ClaimedItem, spec: ProjectSpec, calibrated: float | None) -> None:
         try:
