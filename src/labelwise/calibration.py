@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import NormalDist
+from typing import Any
 
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 DEFAULT_MIN_GOLD = 30
@@ -40,7 +41,11 @@ def wilson_lower_bound(successes: int, n: int, *, level: float = DEFAULT_CONFIDE
 
 @dataclass(frozen=True)
 class Calibration:
-    """The threshold in use and what it is expected to deliver, or why there is none."""
+    """The threshold in use and what it is expected to deliver, or why there is none.
+
+    `calibrated` says there was enough gold to judge. Calibrated without a threshold means the
+    gold showed that no threshold reaches the target: nothing is accepted.
+    """
 
     threshold: float | None
     expected_precision: float | None
@@ -48,6 +53,15 @@ class Calibration:
     expected_coverage: float | None
     gold: int
     reason: str | None = None
+    calibrated: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Calibration:
+        interval = stored.get("precision_interval")
+        return cls(**{**stored, "precision_interval": tuple(interval) if interval else None})
 
 
 def choose_threshold(
@@ -66,7 +80,13 @@ def choose_threshold(
     n = len(scored)
     if n < min_gold:
         return Calibration(
-            None, None, None, None, n, reason=f"needs {min_gold} gold items, has {n}"
+            None,
+            None,
+            None,
+            None,
+            n,
+            reason=f"needs {min_gold} gold items, has {n}",
+            calibrated=False,
         )
     ranked = sorted(scored, key=lambda pair: pair[0], reverse=True)
     best: Calibration | None = None

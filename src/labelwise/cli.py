@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--jobs", type=int, default=None, help="parallel build jobs")
     local_commands.add_parser("status", help="say whether the embedded model is ready")
 
-    commands.add_parser("reconcile", help="re-deliver items whose lease ran out, once")
+    commands.add_parser(
+        "reconcile",
+        help="re-deliver items whose lease ran out and recalibrate stale versions, once",
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
 
     label = commands.add_parser("label", help="label a file and write the export")
@@ -167,7 +170,7 @@ def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     )
     print(
         f"redelivered {report.redelivered}, still queued {report.still_queued}, "
-        f"sent to review {report.sent_to_review}"
+        f"sent to review {report.sent_to_review}, recalibrated {report.recalibrated} versions"
     )
     return 0
 

@@ -15,6 +15,7 @@ class ReviewReason(str, Enum):
     LOW_CONFIDENCE = "low_confidence"
     NO_CONFIDENCE = "no_confidence"
     UNCALIBRATED = "uncalibrated"
+    AUDIT = "audit"
     INVALID_OUTPUT = "invalid_output"
     TRUNCATED = "truncated"
     REFUSAL = "refusal"

@@ -6,9 +6,10 @@ way whichever path labeled it.
 
 from __future__ import annotations
 
+from labelwise.calibration import Calibration
 from labelwise.domain import LabelOutcome
 from labelwise.pricing import cost_usd
-from labelwise.routing import route, route_failure
+from labelwise.routing import route, route_failure, with_audit
 from labelwise.spec import ProjectSpec
 from labelwise.store.labeling import OutcomeRow
 
@@ -19,13 +20,18 @@ def outcome_row(
     batch_id: int,
     version: int,
     spec: ProjectSpec,
-    calibrated: float | None = None,
+    calibration: Calibration | None = None,
 ) -> OutcomeRow:
-    """`calibrated` is the threshold gold gave a `target_precision` policy, when it gave one."""
+    """`calibration` is what gold says of a `target_precision` policy, once there is gold."""
     if outcome.error_reason is not None:
         decision = route_failure(outcome.error_reason)
     else:
-        decision = route(outcome.confidence.score, spec.routing, calibrated)
+        decision = with_audit(
+            route(outcome.confidence.score, spec.routing, calibration),
+            item_id=outcome.item_id,
+            version=version,
+            audit_rate=spec.routing.audit_rate,
+        )
     usage = outcome.usage
     return OutcomeRow(
         item_id=outcome.item_id,

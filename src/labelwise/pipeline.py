@@ -4,6 +4,9 @@ Inside a chunk many LLM calls are in flight at once, bounded by `llm_concurrency
 written in small groups every `result_flush_seconds`, so progress shows while a chunk still runs,
 and the lease of the items still in flight is renewed so the reconciler leaves them alone. Both the
 workers and the synchronous labeling API finish items through here.
+
+Items are routed when they are written, in the writing transaction, by the calibration stored at
+that moment; a write that brings gold recalibrates its version before it commits.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -23,10 +27,9 @@ from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.db import read_only
-from labelwise.store.gold import calibrate
+from labelwise.store.gold import refresh_calibration, stored_calibrations
 from labelwise.store.labeling import (
     ClaimedItem,
-    OutcomeRow,
     claim_delivered_items,
     extend_leases,
     record_outcomes,
@@ -38,6 +41,13 @@ log = logging.getLogger(__name__)
 FINAL_WRITE_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class _Finished:
+    item: ClaimedItem
+    spec: ProjectSpec
+    outcome: LabelOutcome
+
+
 class ChunkRun:
     """Labels one delivered chunk: claim, label concurrently, write as results arrive."""
 
@@ -46,7 +56,7 @@ class ChunkRun:
         self.engine = engine
         self.labeler = labeler
         self.job_id = job_id
-        self.finished: list[OutcomeRow] = []
+        self.finished: list[_Finished] = []
         self.in_flight: set[int] = set()
         self.written = 0
 
@@ -56,15 +66,13 @@ class ChunkRun:
         claimed = await asyncio.to_thread(self._claim, item_ids)
         if not claimed:
             return 0
-        specs, thresholds = await asyncio.to_thread(self._specs_and_thresholds, claimed)
+        specs = await asyncio.to_thread(self._specs, claimed)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
-            labeling = []
-            for item in claimed:
-                key = (item.project_id, item.version)
-                labeling.append(self._label(item, specs[key], thresholds[key]))
-            await asyncio.gather(*labeling)
+            await asyncio.gather(
+                *(self._label(item, specs[(item.project_id, item.version)]) for item in claimed)
+            )
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -93,25 +101,12 @@ class ChunkRun:
                 lease_until=time.time() + self.settings.work_lease_seconds,
             )
 
-    def _specs_and_thresholds(
-        self, claimed: Sequence[ClaimedItem]
-    ) -> tuple[dict[tuple[int, int], ProjectSpec], dict[tuple[int, int], float | None]]:
-        """The project versions the items were posted under and, for `target_precision`
-        projects, the threshold their gold supports so far (read per chunk, so it follows the
-        gold as it grows)."""
+    def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
+        """The project versions the items were posted under."""
         with Session(read_only(self.engine)) as session:
-            specs = get_version_specs(
-                session, {(item.project_id, item.version) for item in claimed}
-            )
-            thresholds = {}
-            for (project_id, version), spec in specs.items():
-                calibration = calibrate(
-                    session, project_id=project_id, version=version, routing=spec.routing
-                )
-                thresholds[(project_id, version)] = calibration and calibration.threshold
-        return specs, thresholds
+            return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
-    async def _label(self, item: ClaimedItem, spec: ProjectSpec, calibrated: float | None) -> None:
+    async def _label(self, item: ClaimedItem, spec: ProjectSpec) -> None:
         try:
             outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
         except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
@@ -119,15 +114,7 @@ class ChunkRun:
             outcome = LabelOutcome(
                 item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
             )
-        self.finished.append(
-            outcome_row(
-                outcome,
-                batch_id=item.batch_id,
-                version=item.version,
-                spec=spec,
-                calibrated=calibrated,
-            )
-        )
+        self.finished.append(_Finished(item, spec, outcome))
         self.in_flight.discard(item.id)
 
     async def _write_periodically(self) -> None:
@@ -160,9 +147,35 @@ class ChunkRun:
             self.finished[:0] = rows
             raise
 
-    def _record(self, rows: list[OutcomeRow]) -> int:
+    def _record(self, finished: list[_Finished]) -> int:
+        """Route and write in one transaction. `target_precision` versions are routed by their
+        stored calibration, locked until commit; gold among the rows recalibrates its version
+        (and re-routes what the old threshold decided) before the commit."""
+        specs = {(f.item.project_id, f.item.version): f.spec for f in finished}
+        calibrated = [key for key, spec in specs.items() if spec.routing.target_precision]
         with self.engine.begin() as connection:
-            return record_outcomes(connection, rows, now=time.time())
+            calibrations = stored_calibrations(connection, calibrated, lock=True)
+            rows = [
+                outcome_row(
+                    f.outcome,
+                    batch_id=f.item.batch_id,
+                    version=f.item.version,
+                    spec=f.spec,
+                    calibration=calibrations.get((f.item.project_id, f.item.version)),
+                )
+                for f in finished
+            ]
+            written = record_outcomes(connection, rows, now=time.time())
+            for project_id, version in {
+                (f.item.project_id, f.item.version) for f in finished if f.item.gold
+            } & set(calibrated):
+                refresh_calibration(
+                    connection,
+                    project_id=project_id,
+                    version=version,
+                    spec=specs[(project_id, version)],
+                )
+            return written
 
     def _renew_leases(self, item_ids: list[int]) -> None:
         with self.engine.begin() as connection:

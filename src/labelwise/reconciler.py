@@ -4,6 +4,9 @@ Items are leased to the job meant to deliver them. When a lease runs out the ite
 new job and enqueued again, unless its job is still waiting in the queue (then it just gets more
 time). An item that has been delivered `max_deliveries` times without finishing goes to review, so a
 poison item cannot loop forever. Runs as a loop in every worker and as `labelwise reconcile`.
+
+The same pass recalibrates versions whose gold reviewers have grown since their last calibration
+(a review decision only marks its version stale, so a reviewer never waits for a recalibration).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import Engine
 from labelwise.errors import ReviewReason
 from labelwise.queue import Delivery
 from labelwise.settings import Settings
+from labelwise.store.gold import refresh_calibration, stale_versions
 from labelwise.store.labeling import (
     expire_delivery,
     extend_expired,
@@ -38,10 +42,11 @@ class ReconcileReport:
     redelivered: int = 0
     still_queued: int = 0
     sent_to_review: int = 0
+    recalibrated: int = 0
 
 
 def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> ReconcileReport:
-    report = ReconcileReport()
+    report = ReconcileReport(recalibrated=recalibrate_stale(engine))
     while True:
         now = time.time()
         with engine.begin() as connection:
@@ -75,6 +80,16 @@ def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> Re
         report.redelivered += _redeliver(settings, engine, delivery, lost, now)
         if len(expired) < SCAN_LIMIT:
             return report
+
+
+def recalibrate_stale(engine: Engine) -> int:
+    """Recalibrate every version marked stale, each in its own transaction."""
+    with engine.begin() as connection:
+        stale = stale_versions(connection)
+    for project_id, version, spec in stale:
+        with engine.begin() as connection:
+            refresh_calibration(connection, project_id=project_id, version=version, spec=spec)
+    return len(stale)
 
 
 def _redeliver(

@@ -84,6 +84,8 @@ class ModelSpec(_Strict):
 class RoutingSpec(_Strict):
     accept_threshold: float | None = Field(default=None, ge=0, le=1)
     target_precision: float | None = Field(default=None, gt=0, le=1)
+    # The share of accepted items sent to reviewers anyway, to measure the accepted precision.
+    audit_rate: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _exactly_one_policy(self) -> RoutingSpec:

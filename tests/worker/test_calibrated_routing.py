@@ -39,6 +39,22 @@ def llm() -> Any:
         yield router
 
 
+GOLD = [
+    {"external_id": f"g{i}", "data": {"text": "good"}, "ground_truth": "positive"}
+    for i in range(40)
+] + [
+    {"external_id": f"m{i}", "data": {"text": "meh"}, "ground_truth": "negative"}
+    for i in range(10)
+]
+
+
+def unlabeled(prefix: str) -> list[dict[str, Any]]:
+    return [
+        {"external_id": f"{prefix}-good", "data": {"text": "good"}},
+        {"external_id": f"{prefix}-meh", "data": {"text": "meh"}},
+    ]
+
+
 def post(client: TestClient, keys: Keys, project_id: int, items: list[dict[str, Any]]) -> int:
     response = client.post(
         f"/v1/projects/{project_id}/batches", json={"items": items}, headers=keys.auth("admin")
@@ -57,20 +73,26 @@ def test_gold_turns_the_target_into_a_calibrated_threshold(
         f"/v1/projects/{project['id']}/calibration", headers=keys.auth("admin")
     )
     assert calibration.json()["calibrated"] is False
-    assert calibration.json()["threshold"] == 0.9
-    assert calibration.json()["reason"] == "needs 30 gold items, has 0"
+    assert calibration.json()["threshold"] is None
+    assert calibration.json()["reason"] == "no gold scored by this version yet"
 
-    gold = [
-        {"external_id": f"g{i}", "data": {"text": "good"}, "ground_truth": "positive"}
-        for i in range(40)
-    ] + [
-        {"external_id": f"m{i}", "data": {"text": "meh"}, "ground_truth": "negative"}
-        for i in range(10)
-    ]
-    first = post(client, keys, project["id"], gold)
+    # Labeled before any gold: nothing is accepted on the model's word alone.
+    early = post(client, keys, project["id"], unlabeled("early"))
     run_worker(settings, burst=True)
-    # Before any gold was scored the target stood in: 0.85 was below it.
-    assert set(statuses(_items(client, keys, first)).values()) == {("review", "uncalibrated")}
+    assert set(statuses(_items(client, keys, early)).values()) == {("review", "uncalibrated")}
+
+    first = post(client, keys, project["id"], GOLD)
+    run_worker(settings, burst=True)
+    # Gold is routed by the threshold it produced, like everything else of its version.
+    assert set(statuses(_items(client, keys, first)).values()) == {
+        ("accepted", None),
+        ("review", "low_confidence"),
+    }
+    # ...and the items labeled before it were routed again.
+    assert statuses(_items(client, keys, early)) == {
+        "early-good": ("accepted", None),
+        "early-meh": ("review", "low_confidence"),
+    }
 
     body = client.get(
         f"/v1/projects/{project['id']}/calibration", headers=keys.auth("admin")
@@ -79,15 +101,7 @@ def test_gold_turns_the_target_into_a_calibrated_threshold(
     assert body["expected_precision"] == 1.0 and body["expected_coverage"] == pytest.approx(0.8)
     assert body["precision_interval"][0] >= 0.9 and body["gold"] == 50
 
-    second = post(
-        client,
-        keys,
-        project["id"],
-        [
-            {"external_id": "new-good", "data": {"text": "good"}},
-            {"external_id": "new-meh", "data": {"text": "meh"}},
-        ],
-    )
+    second = post(client, keys, project["id"], unlabeled("new"))
     run_worker(settings, burst=True)
     assert statuses(_items(client, keys, second)) == {
         "new-good": ("accepted", None),

@@ -36,7 +36,9 @@ class ProjectPublic(BaseModel):
     task: TaskSpec
     model: ModelSpec
     routing: RoutingSpec
-    accept_threshold: float
+    accept_threshold: float | None = Field(
+        description="the threshold in force; null while a target precision awaits gold"
+    )
     created_at: str
     updated_at: str
 
@@ -141,10 +143,13 @@ class CalibrationPublic(BaseModel):
     project_id: int
     version: int
     target_precision: float | None
-    threshold: float = Field(description="the confidence an item needs to be accepted now")
-    calibrated: bool = Field(description="false while the threshold is the provisional target")
+    threshold: float | None = Field(
+        description="the confidence an item needs to be accepted now; null accepts nothing"
+    )
+    calibrated: bool = Field(description="false until there is enough gold to judge the target")
     expected_precision: float | None
     precision_interval: tuple[float, float] | None
     expected_coverage: float | None
     gold: int
     reason: str | None
+    audit_rate: float = Field(description="share of accepted items sent to reviewers as checks")

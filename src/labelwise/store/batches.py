@@ -51,7 +51,8 @@ def ingest_batch(
     batch = Batch(project_id=project.id, team=project.team, received=len(items))
     session.add(batch)
     session.flush()
-    unique = _first_per_external_id(items)
+    # Gold first: its scores calibrate the rest, so it should be labeled before them.
+    unique = sorted(_first_per_external_id(items), key=lambda item: item.ground_truth is None)
     rows = []
     for start in range(0, len(unique), chunk_size):
         job_id = uuid.uuid4().hex
@@ -62,6 +63,7 @@ def ingest_batch(
                 "external_id": item.external_id,
                 "data": item.data,
                 "ground_truth": item.ground_truth,
+                "gold": item.ground_truth is not None,
                 "status": ItemStatus.PENDING.value,
                 "version": project.version,
                 "lease_owner": job_id,

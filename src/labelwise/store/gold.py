@@ -1,23 +1,41 @@
-"""Gold for a project version: items whose true label is known, scored by that version's model.
+"""Gold and calibration: items whose true label is known, scored by a version's model, and the
+threshold they support, stored with the version it routes.
 
 The truth is the item's `ground_truth` if the client sent one, else a reviewer's final label.
 Only predictions with both a value and a confidence count: a calibration is about scores.
+
+The calibration is stored, not recomputed per item: routing reads it under a row lock in the same
+transaction that writes labels, so a label is never routed by a threshold that gold has already
+moved. When it moves, the items the model labeled under the old one are routed again.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from labelwise.calibration import Calibration, choose_threshold
-from labelwise.domain import ItemStatus
-from labelwise.spec import RoutingSpec
-from labelwise.store.models import Item, Prediction
+from labelwise.domain import ItemStatus, LabelSource, RoutingDecision
+from labelwise.errors import ReviewReason
+from labelwise.routing import route, with_audit
+from labelwise.spec import ProjectSpec, RoutingSpec
+from labelwise.store.models import Item, Prediction, ProjectVersion
+
+items = Item.__table__
+predictions = Prediction.__table__
+versions = ProjectVersion.__table__
+
+VersionKey = tuple[int, int]
+
+# Review reasons a new threshold can overturn; an audit, a failure or a missing score it cannot.
+_REROUTABLE = (ReviewReason.UNCALIBRATED.value, ReviewReason.LOW_CONFIDENCE.value)
 
 
-def _same_label(value: Any, truth: Any) -> bool:
+def same_label(value: Any, truth: Any) -> bool:
     """Multi-label values are sets; their order (and a lone label given as a string) is moot."""
     if isinstance(value, list):
         truths = truth if isinstance(truth, list) else [truth]
@@ -25,31 +43,205 @@ def _same_label(value: Any, truth: Any) -> bool:
     return value == truth
 
 
-def gold_scores(session: Session, *, project_id: int, version: int) -> list[tuple[float, bool]]:
-    rows = session.execute(
-        select(Prediction.confidence, Prediction.value, Item.ground_truth, Item.label_value)
-        .join(Item, Item.id == Prediction.item_id)
+def gold_scores(
+    connection: Connection, *, project_id: int, version: int
+) -> list[tuple[float, bool]]:
+    """(confidence, right) for every gold item the version's model labeled with a score."""
+    rows = connection.execute(
+        select(
+            predictions.c.confidence, predictions.c.value, items.c.ground_truth, items.c.label_value
+        )
+        .join(items, items.c.id == predictions.c.item_id)
         .where(
-            Item.project_id == project_id,
-            Prediction.version == version,
-            Prediction.confidence.is_not(None),
-            Prediction.value.is_not(None),
-            or_(Item.ground_truth.is_not(None), Item.status == ItemStatus.REVIEWED.value),
+            items.c.project_id == project_id,
+            items.c.gold.is_(True),
+            predictions.c.version == version,
+            predictions.c.confidence.is_not(None),
+            predictions.c.value.is_not(None),
         )
     ).all()
     scores = []
     for confidence, value, ground_truth, reviewed in rows:
         truth = ground_truth if ground_truth is not None else reviewed
         if value is not None and truth is not None:
-            scores.append((float(confidence), _same_label(value, truth)))
+            scores.append((float(confidence), same_label(value, truth)))
     return scores
 
 
-def calibrate(
-    session: Session, *, project_id: int, version: int, routing: RoutingSpec
+def stored_calibrations(
+    connection: Connection, keys: Iterable[VersionKey], *, lock: bool = False
+) -> dict[VersionKey, Calibration | None]:
+    """The calibration each version routes by (None before its first gold).
+
+    With `lock`, the rows stay locked until the transaction ends (PostgreSQL; SQLite's writers
+    are serialised already), so labels are routed by the calibration that is current when they
+    are written, not by one a concurrent write of gold has just replaced.
+    """
+    found: dict[VersionKey, Calibration | None] = {}
+    for project_id, version in sorted(set(keys)):
+        statement = select(versions.c.calibration).where(
+            versions.c.project_id == project_id, versions.c.version == version
+        )
+        if lock:
+            statement = statement.with_for_update()
+        stored = connection.execute(statement).scalar_one_or_none()
+        found[(project_id, version)] = Calibration.from_json(stored) if stored else None
+    return found
+
+
+def refresh_calibration(
+    connection: Connection, *, project_id: int, version: int, spec: ProjectSpec
 ) -> Calibration | None:
-    """The calibration a `target_precision` policy routes by; None for a fixed threshold."""
-    if routing.target_precision is None:
+    """Calibrate the version on its gold as it stands, store the result, and route again the
+    model-labeled items it concerns if the threshold moved. None for a fixed threshold."""
+    if spec.routing.target_precision is None:
         return None
-    scores = gold_scores(session, project_id=project_id, version=version)
-    return choose_threshold(scores, routing.target_precision)
+    before = stored_calibrations(connection, [(project_id, version)], lock=True)[
+        (project_id, version)
+    ]
+    calibration = choose_threshold(
+        gold_scores(connection, project_id=project_id, version=version),
+        spec.routing.target_precision,
+    )
+    connection.execute(
+        update(versions)
+        .where(versions.c.project_id == project_id, versions.c.version == version)
+        .values(calibration=calibration.to_json(), calibration_stale=False)
+    )
+    if _routes_differently(before, calibration):
+        reroute(
+            connection,
+            project_id=project_id,
+            version=version,
+            routing=spec.routing,
+            calibration=calibration,
+        )
+    return calibration
+
+
+def _routes_differently(before: Calibration | None, after: Calibration) -> bool:
+    if before is None:
+        return True
+    return (before.threshold, before.calibrated) != (after.threshold, after.calibrated)
+
+
+@dataclass(frozen=True)
+class _Rerouted:
+    item_id: int
+    was: str
+    decision: RoutingDecision
+    value: Any
+    confidence: float | None
+
+
+def reroute(
+    connection: Connection,
+    *,
+    project_id: int,
+    version: int,
+    routing: RoutingSpec,
+    calibration: Calibration,
+    now: float | None = None,
+) -> int:
+    """Route again every item whose standing rests on the model's score alone: accepted by the
+    model, or waiting in review for a low or uncalibrated score and not claimed by anyone.
+
+    Human decisions, audits, failures and claimed items are left as they are. Returns how many
+    items changed state.
+    """
+    now = time.time() if now is None else now
+    unclaimed = or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+    rows = connection.execute(
+        select(
+            items.c.id,
+            items.c.status,
+            items.c.reason,
+            predictions.c.value,
+            predictions.c.confidence,
+        )
+        .join(
+            predictions,
+            (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+        )
+        .where(
+            items.c.project_id == project_id,
+            items.c.version == version,
+            or_(
+                and_(
+                    items.c.status == ItemStatus.ACCEPTED.value,
+                    items.c.label_source == LabelSource.MODEL.value,
+                ),
+                and_(
+                    items.c.status == ItemStatus.REVIEW.value,
+                    items.c.reason.in_(_REROUTABLE),
+                    unclaimed,
+                ),
+            ),
+        )
+        .order_by(items.c.id)
+    ).all()
+    changes = []
+    for item_id, status, reason, value, confidence in rows:
+        decision = with_audit(
+            route(confidence, routing, calibration),
+            item_id=item_id,
+            version=version,
+            audit_rate=routing.audit_rate,
+        )
+        if (decision.status.value, decision.reason and decision.reason.value) != (status, reason):
+            changes.append(_Rerouted(item_id, status, decision, value, confidence))
+    if not changes:
+        return 0
+    statement = (
+        update(items)
+        .where(
+            items.c.id == bindparam("b_id"),
+            items.c.status == bindparam("b_was"),
+            items.c.version == version,
+            or_(items.c.status == ItemStatus.ACCEPTED.value, unclaimed),
+        )
+        .values(
+            status=bindparam("b_status"),
+            reason=bindparam("b_reason"),
+            label_value=bindparam("b_value"),
+            label_confidence=bindparam("b_confidence"),
+            label_source=bindparam("b_source"),
+            labeled_at=bindparam("b_labeled_at"),
+        )
+    )
+    params = []
+    for change in changes:
+        accepted = change.decision.status is ItemStatus.ACCEPTED
+        reason = change.decision.reason
+        params.append(
+            {
+                "b_id": change.item_id,
+                "b_was": change.was,
+                "b_status": change.decision.status.value,
+                "b_reason": reason.value if reason else None,
+                "b_value": change.value if accepted else None,
+                "b_confidence": change.confidence if accepted else None,
+                "b_source": LabelSource.MODEL.value if accepted else None,
+                "b_labeled_at": now if accepted else None,
+            }
+        )
+    connection.execute(statement, params)
+    return len(changes)
+
+
+def mark_stale(connection: Connection, *, project_id: int, version: int) -> None:
+    """A reviewer added gold: the next reconciler pass recalibrates the version."""
+    connection.execute(
+        update(versions)
+        .where(versions.c.project_id == project_id, versions.c.version == version)
+        .values(calibration_stale=True)
+    )
+
+
+def stale_versions(connection: Connection) -> list[tuple[int, int, ProjectSpec]]:
+    rows = connection.execute(
+        select(versions.c.project_id, versions.c.version, versions.c.spec).where(
+            versions.c.calibration_stale.is_(True)
+        )
+    ).all()
+    return [(pid, version, ProjectSpec.model_validate(spec)) for pid, version, spec in rows]

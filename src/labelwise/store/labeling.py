@@ -28,6 +28,7 @@ class ClaimedItem:
     batch_id: int
     version: int
     data: dict[str, Any]
+    gold: bool = False
 
 
 def claim_delivered_items(
@@ -44,7 +45,14 @@ def claim_delivered_items(
             items.c.lease_owner == job_id,
         )
         .values(lease_expires_at=lease_until, deliveries=items.c.deliveries + 1)
-        .returning(items.c.id, items.c.project_id, items.c.batch_id, items.c.version, items.c.data)
+        .returning(
+            items.c.id,
+            items.c.project_id,
+            items.c.batch_id,
+            items.c.version,
+            items.c.data,
+            items.c.gold,
+        )
     )
     return [ClaimedItem(*row) for row in connection.execute(statement)]
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -68,6 +69,10 @@ class ProjectVersion(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The calibration this version routes by (`Calibration.to_json`), rewritten when its gold
+    # changes; stale when reviewers added gold that a later pass has to take in.
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    calibration_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -92,6 +97,7 @@ class Item(Base):
         Index("ix_items_batch_status", "batch_id", "status"),
         Index("ix_items_status_lease", "status", "lease_expires_at"),
         Index("ix_items_project_status", "project_id", "status", "id"),
+        Index("ix_items_project_gold", "project_id", "gold"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -100,6 +106,8 @@ class Item(Base):
     external_id: Mapped[str | None] = mapped_column(String(400))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     ground_truth: Mapped[Any | None] = mapped_column(JSON)
+    # The true label is known: sent as ground_truth, or decided by a reviewer.
+    gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     reason: Mapped[str | None] = mapped_column(String(40))
 

@@ -106,12 +106,16 @@ def submit_label(
     value: Any,
     now: float,
 ) -> None:
-    """Write the human's final label if, and only if, the claim is still this reviewer's."""
+    """Write the human's final label if, and only if, the claim is still this reviewer's.
+
+    A reviewed label is gold from then on: it calibrates the version that predicted it.
+    """
     updated = connection.execute(
         update(items)
         .where(_holding(item_id, principal, token, now))
         .values(
             status=status.value,
+            gold=True if status is ItemStatus.REVIEWED else items.c.gold,
             label_value=value,
             label_confidence=None,
             label_source=LabelSource.HUMAN.value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from labelwise.api.deps import (
     CurrentKey,
@@ -12,19 +13,20 @@ from labelwise.api.deps import (
     SubmitterKey,
 )
 from labelwise.api.schemas import CalibrationPublic, ProjectCreate, ProjectPublic, ProjectUpdate
+from labelwise.calibration import Calibration
 from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.store import projects as store
-from labelwise.store.gold import calibrate
+from labelwise.store.gold import stored_calibrations
 from labelwise.store.projects import ProjectRecord
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 
-def to_public(project: ProjectRecord) -> ProjectPublic:
+def to_public(project: ProjectRecord, calibration: Calibration | None = None) -> ProjectPublic:
     return ProjectPublic(
         id=project.id,
         name=project.name,
@@ -32,7 +34,7 @@ def to_public(project: ProjectRecord) -> ProjectPublic:
         task=project.spec.task,
         model=project.spec.model,
         routing=project.spec.routing,
-        accept_threshold=effective_threshold(project.spec.routing),
+        accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
     )
@@ -55,12 +57,16 @@ def create_project(
 
 @router.get("", response_model=list[ProjectPublic])
 def list_projects(key: CurrentKey, session: ReadSessionDep) -> list[ProjectPublic]:
-    return [to_public(p) for p in store.list_projects(session, team=key.team)]
+    return [
+        to_public(p, current_calibration(session, p))
+        for p in store.list_projects(session, team=key.team)
+    ]
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
 def get_project(project_id: int, key: CurrentKey, session: ReadSessionDep) -> ProjectPublic:
-    return to_public(store.get_project(session, team=key.team, project_id=project_id))
+    project = store.get_project(session, team=key.team, project_id=project_id)
+    return to_public(project, current_calibration(session, project))
 
 
 @router.patch("/{project_id}", response_model=ProjectPublic)
@@ -90,19 +96,33 @@ def get_calibration(project_id: int, key: CurrentKey, session: ReadSessionDep) -
     """The threshold in force for the current version, and what gold says it delivers."""
     project = store.get_project(session, team=key.team, project_id=project_id)
     routing = project.spec.routing
-    calibration = calibrate(
-        session, project_id=project.id, version=project.version, routing=routing
-    )
-    threshold = calibration.threshold if calibration else None
+    calibration = current_calibration(session, project)
+    if routing.target_precision is None:
+        reason = "a fixed accept_threshold is not calibrated"
+    elif calibration is None:
+        reason = "no gold scored by this version yet"
+    else:
+        reason = calibration.reason
     return CalibrationPublic(
         project_id=project.id,
         version=project.version,
         target_precision=routing.target_precision,
-        threshold=effective_threshold(routing, threshold),
-        calibrated=threshold is not None,
+        threshold=effective_threshold(routing, calibration),
+        calibrated=routing.target_precision is not None
+        and calibration is not None
+        and calibration.calibrated,
         expected_precision=calibration and calibration.expected_precision,
         precision_interval=calibration and calibration.precision_interval,
         expected_coverage=calibration and calibration.expected_coverage,
         gold=calibration.gold if calibration else 0,
-        reason=calibration.reason if calibration else "a fixed accept_threshold is not calibrated",
+        reason=reason,
+        audit_rate=routing.audit_rate,
     )
+
+
+def current_calibration(session: Session, project: ProjectRecord) -> Calibration | None:
+    """What the current version routes by (stored; None for a fixed threshold or no gold)."""
+    if project.spec.routing.target_precision is None:
+        return None
+    key = (project.id, project.version)
+    return stored_calibrations(session.connection(), [key])[key]

@@ -16,6 +16,7 @@ from labelwise.errors import ValidationFailedError
 from labelwise.spec import TaskSpec
 from labelwise.store import review as store
 from labelwise.store.batches import item_view
+from labelwise.store.gold import mark_stale
 from labelwise.store.projects import get_project
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
@@ -96,6 +97,8 @@ def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep
             value=value,
             now=now,
         )
+        if new_status is ItemStatus.REVIEWED and item.version is not None:
+            mark_stale(session.connection(), project_id=item.project_id, version=item.version)
     return {
         "id": item_id,
         "status": new_status.value,

@@ -1,0 +1,41 @@
+"""gold items and stored calibrations
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-28 15:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("gold", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.create_index("ix_items_project_gold", ["project_id", "gold"], unique=False)
+    op.execute("UPDATE items SET gold = true WHERE ground_truth IS NOT NULL OR status = 'reviewed'")
+    with op.batch_alter_table("project_versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("calibration", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("calibration_stale", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    # Every version with gold is recalibrated by the next reconciler pass.
+    op.execute("UPDATE project_versions SET calibration_stale = true")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("project_versions", schema=None) as batch_op:
+        batch_op.drop_column("calibration_stale")
+        batch_op.drop_column("calibration")
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_project_gold")
+        batch_op.drop_column("gold")
