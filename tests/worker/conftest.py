@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from fastapi.testclient import TestClient
 
+from tests.conftest import PROJECT, Keys
 from tests.llm.fakes import BASE_URL, completion, error, single_label_tokens
 
 
@@ -50,3 +52,55 @@ def llm_api() -> Iterator[respx.MockRouter]:
 
 def statuses(items: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
     return {i["external_id"]: (i["status"], i["reason"]) for i in items}
+
+
+CALIBRATED_PROJECT = {**PROJECT, "routing": {"target_precision": 0.9}}
+"""A project routed by calibration; with `scored_llm`, gold sets its threshold at 0.85."""
+
+
+def good_or_meh_answer(request: httpx.Request) -> httpx.Response:
+    """`good` items: positive at 0.85, and right; `meh` items: positive at 0.6, and wrong."""
+    item = next(
+        m["content"] for m in json.loads(request.content)["messages"] if m["role"] == "user"
+    )
+    p = 0.85 if "good" in item else 0.6
+    tokens = single_label_tokens(
+        "positive", [("positive", math.log(p)), ("negative", math.log(1 - p))]
+    )
+    return httpx.Response(200, json=completion('{"label":"positive"}', tokens=tokens))
+
+
+@pytest.fixture
+def scored_llm() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url="http://llm.test/v1", assert_all_called=False) as router:
+        router.post("/chat/completions").mock(side_effect=good_or_meh_answer)
+        yield router
+
+
+GOLD = [
+    {"external_id": f"g{i}", "data": {"text": "good"}, "ground_truth": "positive"}
+    for i in range(40)
+] + [
+    {"external_id": f"m{i}", "data": {"text": "meh"}, "ground_truth": "negative"} for i in range(10)
+]
+
+
+def unlabeled(prefix: str) -> list[dict[str, Any]]:
+    return [
+        {"external_id": f"{prefix}-good", "data": {"text": "good"}},
+        {"external_id": f"{prefix}-meh", "data": {"text": "meh"}},
+    ]
+
+
+def post(client: TestClient, keys: Keys, project_id: int, items: list[dict[str, Any]]) -> int:
+    response = client.post(
+        f"/v1/projects/{project_id}/batches", json={"items": items}, headers=keys.auth("admin")
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def items_of(client: TestClient, keys: Keys, batch_id: int) -> list[dict[str, Any]]:
+    return client.get(
+        f"/v1/batches/{batch_id}/items", params={"limit": 500}, headers=keys.auth("admin")
+    ).json()["items"]

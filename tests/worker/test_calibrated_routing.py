@@ -2,69 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Any
-
-import httpx
 import pytest
 import respx
 from fastapi.testclient import TestClient
 
 from labelwise.settings import Settings
 from labelwise.worker import run_worker
-from tests.conftest import PROJECT, Keys
-from tests.llm.fakes import completion, single_label_tokens
-from tests.worker.conftest import statuses
-
-CALIBRATED_PROJECT = {**PROJECT, "routing": {"target_precision": 0.9}}
-
-
-def answer(request: httpx.Request) -> httpx.Response:
-    """`good` items: positive at 0.85, and right; `meh` items: positive at 0.6, and wrong."""
-    item = next(
-        m["content"] for m in json.loads(request.content)["messages"] if m["role"] == "user"
-    )
-    p = 0.85 if "good" in item else 0.6
-    tokens = single_label_tokens(
-        "positive", [("positive", math.log(p)), ("negative", math.log(1 - p))]
-    )
-    return httpx.Response(200, json=completion('{"label":"positive"}', tokens=tokens))
-
-
-@pytest.fixture
-def llm() -> Any:
-    with respx.mock(base_url="http://llm.test/v1", assert_all_called=False) as router:
-        router.post("/chat/completions").mock(side_effect=answer)
-        yield router
-
-
-GOLD = [
-    {"external_id": f"g{i}", "data": {"text": "good"}, "ground_truth": "positive"}
-    for i in range(40)
-] + [
-    {"external_id": f"m{i}", "data": {"text": "meh"}, "ground_truth": "negative"}
-    for i in range(10)
-]
-
-
-def unlabeled(prefix: str) -> list[dict[str, Any]]:
-    return [
-        {"external_id": f"{prefix}-good", "data": {"text": "good"}},
-        {"external_id": f"{prefix}-meh", "data": {"text": "meh"}},
-    ]
-
-
-def post(client: TestClient, keys: Keys, project_id: int, items: list[dict[str, Any]]) -> int:
-    response = client.post(
-        f"/v1/projects/{project_id}/batches", json={"items": items}, headers=keys.auth("admin")
-    )
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
+from tests.conftest import Keys
+from tests.worker.conftest import CALIBRATED_PROJECT, GOLD, items_of, post, statuses, unlabeled
 
 
 def test_gold_turns_the_target_into_a_calibrated_threshold(
-    client: TestClient, keys: Keys, settings: Settings, llm: respx.MockRouter
+    client: TestClient, keys: Keys, settings: Settings, scored_llm: respx.MockRouter
 ) -> None:
     project = client.post(
         "/v1/projects", json=CALIBRATED_PROJECT, headers=keys.auth("admin")
@@ -79,17 +28,17 @@ def test_gold_turns_the_target_into_a_calibrated_threshold(
     # Labeled before any gold: nothing is accepted on the model's word alone.
     early = post(client, keys, project["id"], unlabeled("early"))
     run_worker(settings, burst=True)
-    assert set(statuses(_items(client, keys, early)).values()) == {("review", "uncalibrated")}
+    assert set(statuses(items_of(client, keys, early)).values()) == {("review", "uncalibrated")}
 
     first = post(client, keys, project["id"], GOLD)
     run_worker(settings, burst=True)
     # Gold is routed by the threshold it produced, like everything else of its version.
-    assert set(statuses(_items(client, keys, first)).values()) == {
+    assert set(statuses(items_of(client, keys, first)).values()) == {
         ("accepted", None),
         ("review", "low_confidence"),
     }
     # ...and the items labeled before it were routed again.
-    assert statuses(_items(client, keys, early)) == {
+    assert statuses(items_of(client, keys, early)) == {
         "early-good": ("accepted", None),
         "early-meh": ("review", "low_confidence"),
     }
@@ -103,13 +52,7 @@ def test_gold_turns_the_target_into_a_calibrated_threshold(
 
     second = post(client, keys, project["id"], unlabeled("new"))
     run_worker(settings, burst=True)
-    assert statuses(_items(client, keys, second)) == {
+    assert statuses(items_of(client, keys, second)) == {
         "new-good": ("accepted", None),
         "new-meh": ("review", "low_confidence"),
     }
-
-
-def _items(client: TestClient, keys: Keys, batch_id: int) -> list[dict[str, Any]]:
-    return client.get(
-        f"/v1/batches/{batch_id}/items", params={"limit": 100}, headers=keys.auth("admin")
-    ).json()["items"]

@@ -14,7 +14,7 @@ from labelwise.api.deps import AppState
 from labelwise.api.errors import install_error_handlers
 from labelwise.api.limits import BodySizeLimitMiddleware
 from labelwise.api.metrics import MetricsMiddleware
-from labelwise.api.routers import batches, health, labeling, projects, review
+from labelwise.api.routers import batches, health, labeling, projects, quality, review, signin
 from labelwise.api.schemas import BatchCreate
 from labelwise.labeler import Labeler
 from labelwise.llm.client import LLMClients
@@ -48,7 +48,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for router in (health.router, projects.router, batches.router, labeling.router, review.router):
+    for router in (
+        health.router,
+        projects.router,
+        batches.router,
+        labeling.router,
+        review.router,
+        quality.router,
+        signin.router,
+    ):
         app.include_router(router)
     app.openapi = lambda: _openapi_with_raw_bodies(app)  # type: ignore[method-assign]
     return app

@@ -61,6 +61,11 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
+# Pages read in a browser carry the key in this cookie (HttpOnly, SameSite=Strict); the JSON API
+# only ever reads the Authorization header, so no other site can make a browser call it.
+SESSION_COOKIE = "labelwise_key"
+
+
 def get_principal(request: Request, session: ReadSessionDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -73,6 +78,18 @@ def get_principal(request: Request, session: ReadSessionDep) -> Principal:
 
 
 CurrentKey = Annotated[Principal, Depends(get_principal)]
+
+
+def get_page_principal(request: Request, session: ReadSessionDep) -> Principal | None:
+    """The key of a page request: the Authorization header, else the session cookie. None sends
+    the browser to sign in."""
+    if request.headers.get("authorization"):
+        return get_principal(request, session)
+    secret = request.cookies.get(SESSION_COOKIE, "").strip()
+    return find_principal(session, secret=secret) if secret else None
+
+
+PageKey = Annotated[Principal | None, Depends(get_page_principal)]
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Principal]:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from labelwise.calibration import Calibration, choose_threshold
 from labelwise.domain import ItemStatus, LabelSource, RoutingDecision
 from labelwise.errors import ReviewReason
+from labelwise.quality import GoldRecord, scored
 from labelwise.routing import route, with_audit
 from labelwise.spec import ProjectSpec, RoutingSpec
 from labelwise.store.models import Item, Prediction, ProjectVersion
@@ -35,37 +36,47 @@ VersionKey = tuple[int, int]
 _REROUTABLE = (ReviewReason.UNCALIBRATED.value, ReviewReason.LOW_CONFIDENCE.value)
 
 
-def same_label(value: Any, truth: Any) -> bool:
-    """Multi-label values are sets; their order (and a lone label given as a string) is moot."""
-    if isinstance(value, list):
-        truths = truth if isinstance(truth, list) else [truth]
-        return sorted(value) == sorted(truths)
-    return value == truth
+def gold_by_version(
+    connection: Connection, *, project_id: int, versions_wanted: list[int]
+) -> dict[int, dict[int, GoldRecord]]:
+    """Per version, its gold records keyed by item id, so versions can be compared on the items
+    every one of them labeled."""
+    rows = connection.execute(
+        select(
+            predictions.c.version,
+            items.c.id,
+            predictions.c.value,
+            predictions.c.confidence,
+            items.c.ground_truth,
+            items.c.label_value,
+        )
+        .join(items, items.c.id == predictions.c.item_id)
+        .where(
+            items.c.project_id == project_id,
+            items.c.gold.is_(True),
+            predictions.c.version.in_(versions_wanted),
+            predictions.c.value.is_not(None),
+        )
+    ).all()
+    found: dict[int, dict[int, GoldRecord]] = {v: {} for v in versions_wanted}
+    for version, item_id, value, confidence, ground_truth, reviewed in rows:
+        truth = ground_truth if ground_truth is not None else reviewed
+        if value is not None and truth is not None:
+            found[version][item_id] = GoldRecord(value, confidence, truth)
+    return found
+
+
+def gold_records(connection: Connection, *, project_id: int, version: int) -> list[GoldRecord]:
+    """Every gold item the version's model gave a label, with its confidence and the truth."""
+    found = gold_by_version(connection, project_id=project_id, versions_wanted=[version])
+    return list(found[version].values())
 
 
 def gold_scores(
     connection: Connection, *, project_id: int, version: int
 ) -> list[tuple[float, bool]]:
     """(confidence, right) for every gold item the version's model labeled with a score."""
-    rows = connection.execute(
-        select(
-            predictions.c.confidence, predictions.c.value, items.c.ground_truth, items.c.label_value
-        )
-        .join(items, items.c.id == predictions.c.item_id)
-        .where(
-            items.c.project_id == project_id,
-            items.c.gold.is_(True),
-            predictions.c.version == version,
-            predictions.c.confidence.is_not(None),
-            predictions.c.value.is_not(None),
-        )
-    ).all()
-    scores = []
-    for confidence, value, ground_truth, reviewed in rows:
-        truth = ground_truth if ground_truth is not None else reviewed
-        if value is not None and truth is not None:
-            scores.append((float(confidence), same_label(value, truth)))
-    return scores
+    return scored(gold_records(connection, project_id=project_id, version=version))
 
 
 def stored_calibrations(

@@ -1,0 +1,55 @@
+"""The quality report of a project version, as JSON for programs and as a page for people."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from labelwise.api.deps import CurrentKey, PageKey, ReadSessionDep
+from labelwise.errors import NotFoundError
+from labelwise.report import QualityReport, build_report
+from labelwise.store import projects as store
+from labelwise.web.pages import html_page, quality_page
+
+router = APIRouter(tags=["quality"])
+
+VersionQuery = Annotated[
+    int | None, Query(ge=1, description="the project version; the current one if left out")
+]
+
+
+def _report(session: Session, *, team: str, project_id: int, version: int | None) -> QualityReport:
+    project = store.get_project(session, team=team, project_id=project_id)
+    version = version or project.version
+    spec = store.get_version_specs(session, {(project.id, version)}).get((project.id, version))
+    if spec is None:
+        raise NotFoundError(f"project {project_id} has no version {version}")
+    return build_report(session.connection(), project_id=project.id, version=version, spec=spec)
+
+
+@router.get("/v1/projects/{project_id}/quality", response_model=QualityReport)
+def get_quality(
+    project_id: int, key: CurrentKey, session: ReadSessionDep, version: VersionQuery = None
+) -> QualityReport:
+    """Accuracy against coverage, reliability and ECE, confusion, per-label scores, label
+    distribution, tokens and cost, the audit estimate, and the versions compared on gold."""
+    return _report(session, team=key.team, project_id=project_id, version=version)
+
+
+@router.get("/projects/{project_id}/quality", response_class=HTMLResponse, include_in_schema=False)
+def quality_html(
+    project_id: int,
+    request: Request,
+    key: PageKey,
+    session: ReadSessionDep,
+    version: VersionQuery = None,
+) -> Response:
+    if key is None:
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
+    report = _report(session, team=key.team, project_id=project_id, version=version)
+    name = store.get_project(session, team=key.team, project_id=project_id).name
+    return html_page(quality_page(report, project_name=name))
