@@ -58,16 +58,20 @@ CALIBRATED_PROJECT = {**PROJECT, "routing": {"target_precision": 0.9}}
 """A project routed by calibration; with `scored_llm`, gold sets its threshold at 0.85."""
 
 
+MEH_GUIDELINE = "A meh review is negative."
+
+
 def good_or_meh_answer(request: httpx.Request) -> httpx.Response:
-    """`good` items: positive at 0.85, and right; `meh` items: positive at 0.6, and wrong."""
-    item = next(
-        m["content"] for m in json.loads(request.content)["messages"] if m["role"] == "user"
-    )
-    p = 0.85 if "good" in item else 0.6
-    tokens = single_label_tokens(
-        "positive", [("positive", math.log(p)), ("negative", math.log(1 - p))]
-    )
-    return httpx.Response(200, json=completion('{"label":"positive"}', tokens=tokens))
+    """`good` items: positive at 0.85, and right; `meh` items: positive at 0.6, and wrong,
+    unless the guidelines say `MEH_GUIDELINE`: then negative at 0.9, and right."""
+    messages = json.loads(request.content)["messages"]
+    item = next(m["content"] for m in messages if m["role"] == "user")
+    system = next(m["content"] for m in messages if m["role"] == "system")
+    label, other, p = "positive", "negative", 0.85 if "good" in item else 0.6
+    if "meh" in item and MEH_GUIDELINE in system:
+        label, other, p = "negative", "positive", 0.9
+    tokens = single_label_tokens(label, [(label, math.log(p)), (other, math.log(1 - p))])
+    return httpx.Response(200, json=completion(json.dumps({"label": label}), tokens=tokens))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from labelwise.settings import Settings
 from labelwise.worker import run_worker
 from tests.conftest import Keys
-from tests.worker.conftest import CALIBRATED_PROJECT, GOLD, items_of, post
+from tests.worker.conftest import CALIBRATED_PROJECT, GOLD, MEH_GUIDELINE, items_of, post
 
 AUDITED_PROJECT = {
     **CALIBRATED_PROJECT,
@@ -28,11 +28,11 @@ def labeled_project(
     client: TestClient, keys: Keys, settings: Settings, scored_llm: respx.MockRouter
 ) -> dict[str, Any]:
     project = client.post("/v1/projects", json=AUDITED_PROJECT, headers=keys.auth("admin")).json()
-    post(client, keys, project["id"], GOLD)
+    gold = post(client, keys, project["id"], GOLD)
     run_worker(settings, burst=True)
     batch = post(client, keys, project["id"], fresh(40))
     run_worker(settings, burst=True)
-    return {**project, "batch": batch}
+    return {**project, "batch": batch, "gold_batch": gold}
 
 
 def report(client: TestClient, keys: Keys, project_id: int, **params: Any) -> dict[str, Any]:
@@ -171,3 +171,49 @@ def test_open_redirect_is_refused(client: TestClient, keys: Keys) -> None:
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"
+
+
+def test_relabel_with_new_guidelines_and_compare_versions(
+    client: TestClient, keys: Keys, settings: Settings, labeled_project: dict[str, Any]
+) -> None:
+    project_id, gold_batch = labeled_project["id"], labeled_project["gold_batch"]
+    # A reviewer settles one gold item; relabeling must not undo a human decision.
+    claim = client.post(
+        "/v1/review/claim", json={"project_id": project_id}, headers=keys.auth("reviewer")
+    ).json()
+    client.post(
+        f"/v1/review/{claim['item']['id']}",
+        json={"claim_token": claim["claim_token"], "decision": "correct", "value": "negative"},
+        headers=keys.auth("reviewer"),
+    )
+    task = {**AUDITED_PROJECT["task"], "guidelines": MEH_GUIDELINE}
+    edited = client.patch(
+        f"/v1/projects/{project_id}", json={"task": task}, headers=keys.auth("admin")
+    )
+    assert edited.json()["version"] == 2
+
+    response = client.post(f"/v1/batches/{gold_batch}/relabel", headers=keys.auth("submitter"))
+    assert response.status_code == 202, response.text
+    assert response.json() == {"id": gold_batch, "version": 2, "relabeled": 49}
+    assert (
+        client.get(f"/v1/batches/{gold_batch}", headers=keys.auth("admin")).json()["status"]
+        == "running"
+    )
+    run_worker(settings, burst=True)
+
+    after = {i["id"]: i for i in items_of(client, keys, gold_batch)}
+    human = after[claim["item"]["id"]]
+    assert human["status"] == "reviewed" and human["label"]["source"] == "human"
+    assert {i["prediction"]["version"] for i in after.values() if i["id"] != human["id"]} == {2}
+
+    body = report(client, keys, project_id)
+    assert body["version"] == 2 and body["gold"]["accuracy"]["value"] == 1.0
+    compared = {v["version"]: v for v in body["versions"]}
+    # Compared on the 49 gold items both versions labeled.
+    assert compared[1]["gold"]["items"] == compared[2]["gold"]["items"] == 49
+    assert compared[1]["gold"]["accuracy"]["value"] < compared[2]["gold"]["accuracy"]["value"]
+    assert report(client, keys, project_id, version=1)["gold"]["items"] == 50
+
+    # Nothing is left to relabel: a second call puts nothing back.
+    again = client.post(f"/v1/batches/{gold_batch}/relabel", headers=keys.auth("submitter"))
+    assert again.json()["relabeled"] == 0

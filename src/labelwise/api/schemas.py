@@ -60,6 +60,12 @@ class BatchAccepted(BaseModel):
     existing: int = Field(description="items whose external_id the project already had")
 
 
+class RelabelAccepted(BaseModel):
+    id: int
+    version: int = Field(description="the project version the items are labeled with now")
+    relabeled: int = Field(description="items put back to pending; human labels are kept")
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     cached_tokens: int

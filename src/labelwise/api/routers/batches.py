@@ -13,12 +13,19 @@ from starlette.concurrency import run_in_threadpool
 from labelwise.api.deps import AppState, ReadSessionDep, StateDep, SubmitterKey
 from labelwise.api.export import export_lines
 from labelwise.api.ingest import parse_batch_body
-from labelwise.api.schemas import BatchAccepted, BatchPublic, ItemPublic, ItemsPage
+from labelwise.api.schemas import (
+    BatchAccepted,
+    BatchPublic,
+    ItemPublic,
+    ItemsPage,
+    RelabelAccepted,
+)
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
+from labelwise.store.relabel import relabel_batch
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["batches"])
@@ -72,14 +79,41 @@ def _ingest(
             chunk_size=settings.chunk_size,
             lease_until=time.time() + settings.queued_lease_seconds,
         )
-    try:
-        state.delivery.enqueue_chunks(result.chunks)
-    except Exception:
-        # The items are committed; the reconciler delivers them once Redis answers again.
-        log.exception("enqueue of batch %s failed; leaving it to the reconciler", result.batch_id)
-        with state.engine.begin() as connection:
-            expire_delivery(connection, job_ids=list(result.chunks))
+    deliver(state, result.chunks, batch_id=result.batch_id)
     return result
+
+
+def deliver(state: AppState, chunks: dict[str, list[int]], *, batch_id: int) -> None:
+    """Enqueue committed items. If Redis fails, their leases are expired so the reconciler
+    delivers them once it answers again: nothing committed is lost."""
+    try:
+        state.delivery.enqueue_chunks(chunks)
+    except Exception:
+        log.exception("enqueue for batch %s failed; leaving it to the reconciler", batch_id)
+        with state.engine.begin() as connection:
+            expire_delivery(connection, job_ids=list(chunks))
+
+
+@router.post(
+    "/v1/batches/{batch_id}/relabel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RelabelAccepted,
+)
+def relabel(batch_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepted:
+    """Label the batch again with the project's current version: items the model labeled
+    (accepted, or waiting unclaimed in review) under an older version. Human labels stay."""
+    now = time.time()
+    with state.sessions() as session:
+        result = relabel_batch(
+            session,
+            team=key.team,
+            batch_id=batch_id,
+            chunk_size=state.settings.chunk_size,
+            now=now,
+            lease_until=now + state.settings.queued_lease_seconds,
+        )
+    deliver(state, result.chunks, batch_id=batch_id)
+    return RelabelAccepted(id=batch_id, version=result.version, relabeled=result.relabeled)
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
