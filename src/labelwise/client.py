@@ -56,6 +56,16 @@ class LabelwiseClient:
     def get_batch(self, batch_id: int) -> dict[str, Any]:
         return self._check(self.http.get(f"/v1/batches/{batch_id}"))
 
+    def relabel(self, batch_id: int) -> dict[str, Any]:
+        return self._check(self.http.post(f"/v1/batches/{batch_id}/relabel"))
+
+    def calibration(self, project_id: int) -> dict[str, Any]:
+        return self._check(self.http.get(f"/v1/projects/{project_id}/calibration"))
+
+    def quality(self, project_id: int, version: int | None = None) -> dict[str, Any]:
+        params = {"version": version} if version is not None else {}
+        return self._check(self.http.get(f"/v1/projects/{project_id}/quality", params=params))
+
     def export(self, batch_id: int, fmt: str = "jsonl") -> Iterator[bytes]:
         with self.http.stream("GET", f"/v1/batches/{batch_id}/export", params={"format": fmt}) as r:
             if r.status_code >= 400:

@@ -183,6 +183,19 @@ def test_unnamed_labels_get_a_moderate_favourite() -> None:
     assert enum_distribution(LABELS, "negative!", accuracy_hint=0.8)[2] == pytest.approx(0.8)
 
 
+def test_confidence_spread_varies_the_named_label_per_item_below_the_hint() -> None:
+    named = [
+        enum_distribution(LABELS, f"item {i}: negative", accuracy_hint=0.95, confidence_spread=0.4)[
+            2
+        ]
+        for i in range(200)
+    ]
+    assert all(0.55 <= p <= 0.95 for p in named)
+    assert len({round(p, 6) for p in named}) > 150
+    # Most items stay confident: the spread is skewed toward the hint.
+    assert sum(p >= 0.85 for p in named) > 100
+
+
 @pytest.mark.parametrize("k", [0, 2, 20])
 async def test_top_logprobs_are_sorted_and_at_most_k(client: openai.AsyncOpenAI, k: int) -> None:
     choice = (await ask(client, "positive vibes", top_logprobs=k)).choices[0]

@@ -94,7 +94,12 @@ class ChatCompletions:
         """(the choices, their completion tokens, whether max_tokens cut any of them)."""
         config = self.config
         tool_name = request.mode.tool_name
-        judge = Judge(request.item_text, seed=config.seed, accuracy_hint=config.accuracy_hint)
+        judge = Judge(
+            request.item_text,
+            seed=config.seed,
+            accuracy_hint=config.accuracy_hint,
+            confidence_spread=config.confidence_spread,
+        )
         want_logprobs = config.logprobs and request.logprobs and tool_name is None
         top_k = (request.top_logprobs or 0) if want_logprobs else None
         max_tokens = request.max_tokens

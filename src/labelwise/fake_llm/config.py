@@ -31,9 +31,18 @@ class FakeLLMConfig:
     seed: int = 0
     # The mass a label gets when the item text names it.
     accuracy_hint: float = 0.9
+    # How far below accuracy_hint that mass may fall, drawn per item: confidences that vary.
+    confidence_spread: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_500", "rate_truncate", "rate_invalid", "accuracy_hint"):
+        for name in (
+            "rate_429",
+            "rate_500",
+            "rate_truncate",
+            "rate_invalid",
+            "accuracy_hint",
+            "confidence_spread",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_ms < 0 or self.retry_after_seconds < 0:

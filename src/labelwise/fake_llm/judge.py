@@ -50,16 +50,21 @@ def _spread(mass: float, weights: list[float], indices: Sequence[int]) -> dict[i
 
 
 class Judge:
-    """The fake model's beliefs about one item: deterministic in (seed, text, accuracy_hint).
+    """The fake model's beliefs about one item: deterministic in (seed, text, accuracy_hint,
+    confidence_spread).
 
-    A value named in the text (as a word) gets `accuracy_hint` of the mass, so answers are
-    informative and confidences mean something; otherwise a hash picks a favourite with moderate
-    mass, so unclear items look unclear.
+    A value named in the text (as a word) gets `accuracy_hint` of the mass, less up to
+    `confidence_spread` drawn per item, so answers are informative and confidences mean something
+    and vary; otherwise a hash picks a favourite with moderate mass, so unclear items look
+    unclear.
     """
 
-    def __init__(self, text: str, *, seed: int, accuracy_hint: float) -> None:
+    def __init__(
+        self, text: str, *, seed: int, accuracy_hint: float, confidence_spread: float = 0.0
+    ) -> None:
         self.text = text
         self.accuracy_hint = min(max(accuracy_hint, 0.0), 1.0)
+        self.confidence_spread = min(max(confidence_spread, 0.0), self.accuracy_hint)
         # Hash the (possibly long) text once; everything else derives from this key.
         self._key = f"{seed}:{stable_seed(seed, text):016x}"
         self._enums: dict[tuple[str, ...], list[float]] = {}
@@ -81,9 +86,11 @@ class Judge:
             return [1.0 / n] * n
         weights = [0.5 + _unit(self._key, "w", value) for value in values]
         if matched:
-            named = dict.fromkeys(matched, self.accuracy_hint / len(matched))
+            # Squared: most named items are confident, as most of a real model's answers are.
+            hint = self.accuracy_hint - self.confidence_spread * _unit(self._key, "spread") ** 2
+            named = dict.fromkeys(matched, hint / len(matched))
             rest = [i for i in range(n) if i not in named]
-            probs = {**named, **_spread(1.0 - self.accuracy_hint, weights, rest)}
+            probs = {**named, **_spread(1.0 - hint, weights, rest)}
         else:
             favourite = stable_seed(self._key, "favourite", *values) % n
             # With two values 0.45 would not even be the favourite.
@@ -103,7 +110,14 @@ class Judge:
 
 
 def enum_distribution(
-    values: Sequence[str], text: str, *, seed: int = 0, accuracy_hint: float = 0.9
+    values: Sequence[str],
+    text: str,
+    *,
+    seed: int = 0,
+    accuracy_hint: float = 0.9,
+    confidence_spread: float = 0.0,
 ) -> list[float]:
-    """The distribution the fake answers `values` from for an item `text` (for tests)."""
-    return Judge(text, seed=seed, accuracy_hint=accuracy_hint).enum_distribution(values)
+    """The distribution the fake answers `values` from for an item `text` (for tests and
+    benchmarks that need to know the fake's belief in advance)."""
+    judge = Judge(text, seed=seed, accuracy_hint=accuracy_hint, confidence_spread=confidence_spread)
+    return judge.enum_distribution(values)

@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.accuracy_hint,
         help="probability of a label the item text names",
     )
+    add(
+        "--confidence-spread",
+        type=float,
+        default=defaults.confidence_spread,
+        help="how far below the hint a named label's probability may fall, per item",
+    )
     return parser
 
 
@@ -137,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             junk_alternatives=args.junk_alternatives,
             seed=args.seed,
             accuracy_hint=args.accuracy_hint,
+            confidence_spread=args.confidence_spread,
         )
     except ValueError as exc:
         print(f"labelwise fake-llm: {exc}", file=sys.stderr)
