@@ -193,7 +193,7 @@ def test_confidence_spread_varies_the_named_label_per_item_below_the_hint() -> N
     assert all(0.55 <= p <= 0.95 for p in named)
     assert len({round(p, 6) for p in named}) > 150
     # Most items stay confident: the spread is skewed toward the hint.
-    assert sum(p >= 0.85 for p in named) > 100
+    assert sum(p >= 0.75 for p in named) > 120  # u² < 1/2 for 71% of items
 
 
 @pytest.mark.parametrize("k", [0, 2, 20])
