@@ -49,6 +49,14 @@ class _Prepared:
     max_tokens: int
 
 
+@dataclass(frozen=True)
+class _Labeled:
+    value: Any
+    confidence: Confidence
+    model: str
+    rationale: str | None
+
+
 class Labeler:
     def __init__(self, settings: Settings, clients: LLMClients, prompts: PromptLibrary) -> None:
         self.settings = settings
@@ -65,8 +73,10 @@ class Labeler:
         meter = CallMeter()
         outcome = LabelOutcome(item_id=item_id, model=spec.model.name)
         try:
-            outcome.value, outcome.confidence, served_by = await self._label(spec, data, meter)
-            outcome.model = served_by or spec.model.name
+            labeled = await self._label(spec, data, meter)
+            outcome.value, outcome.confidence = labeled.value, labeled.confidence
+            outcome.model = labeled.model or spec.model.name
+            outcome.rationale = labeled.rationale
         except LabelingError as exc:
             outcome.error_reason, outcome.error_message = exc.reason, str(exc)
         except Exception as exc:  # a bug or a surprise must still reach review, not vanish
@@ -80,9 +90,7 @@ class Labeler:
     async def aclose(self) -> None:
         await self.clients.aclose()
 
-    async def _label(
-        self, spec: ProjectSpec, data: dict[str, Any], meter: CallMeter
-    ) -> tuple[Any, Confidence, str]:
+    async def _label(self, spec: ProjectSpec, data: dict[str, Any], meter: CallMeter) -> _Labeled:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         client = self.clients.for_model(spec.model)
@@ -102,20 +110,18 @@ class Labeler:
             top_logprobs=top_logprobs if top_logprobs > 0 else None,
         )
         first = await self._call(client, request, meter)
+        rationale = task_type.rationale(first.answer)
         if first.tokens:
             scored = task_type.logprob_confidence(spec.task, first.tokens, first.answer)
             if scored is not None:
-                return task_type.value(first.answer), scored, first.model
+                return _Labeled(task_type.value(first.answer), scored, first.model, rationale)
         samples = await self._samples(client, request, meter)
         if not samples:
             # One answer agreeing with itself is no evidence: no score, so it goes to review.
-            return (
-                task_type.value(first.answer),
-                Confidence(None, ConfidenceMethod.AGREEMENT),
-                first.model,
-            )
+            no_score = Confidence(None, ConfidenceMethod.AGREEMENT)
+            return _Labeled(task_type.value(first.answer), no_score, first.model, rationale)
         value, agreed = task_type.agreement(spec.task, [first.answer, *samples])
-        return value, agreed, first.model
+        return _Labeled(value, agreed, first.model, rationale)
 
     async def _samples(
         self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter

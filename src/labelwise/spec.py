@@ -32,6 +32,8 @@ class TaskSpec(_Strict):
     labels: list[LabelDef] = Field(min_length=2, max_length=500)
     guidelines: str = Field(default="", max_length=100_000)
     multi_label: bool = False
+    # Ask for a short rationale before the label; confidence is still read at the label tokens.
+    rationale: bool = False
     examples: list[FewShotExample] = Field(default_factory=list, max_length=50)
 
     @field_validator("labels", mode="before")

@@ -196,3 +196,40 @@ def test_item_text_never_enters_the_system_prompt(prompts: PromptLibrary) -> Non
     assert "Great value" not in system
     TASK.user_prompt(prompts, {"text": "Great value"})
     assert TASK.system_prompt(spec, prompts, answer_schema=None) == system
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_a_rationale_is_asked_for_first_and_read_back(
+    prompts: PromptLibrary, multi_label: bool
+) -> None:
+    task = topics() if multi_label else sentiment()
+    task = task.model_copy(update={"rationale": True})
+    contract = TASK.contract(task)
+    assert next(iter(contract.schema["properties"])) == "rationale"
+    assert contract.schema["required"][0] == "rationale"
+    assert (
+        contract.max_answer_chars
+        > TASK.contract(task.model_copy(update={"rationale": False})).max_answer_chars
+    )
+    answer = (
+        {
+            "rationale": "  It asks for money.  ",
+            "labels": {"spam": True, "urgent": False, "billing": True},
+        }
+        if multi_label
+        else {"rationale": "  Happy words.  ", "label": "positive"}
+    )
+    parsed = contract.model.model_validate_json(json.dumps(answer))
+    assert TASK.rationale(parsed) == answer["rationale"].strip()
+    without = {k: v for k, v in answer.items() if k != "rationale"}
+    with pytest.raises(ValidationError):
+        contract.model.model_validate_json(json.dumps(without))
+    system = TASK.system_prompt(task, prompts, answer_schema=None)
+    assert '"rationale": "<reasoning>"' in system and "reason briefly" in system
+
+
+def test_no_rationale_unless_asked(prompts: PromptLibrary) -> None:
+    contract = TASK.contract(sentiment())
+    parsed = contract.model.model_validate_json('{"label": "positive"}')
+    assert TASK.rationale(parsed) is None
+    assert "rationale" not in TASK.system_prompt(sentiment(), prompts, answer_schema=None)

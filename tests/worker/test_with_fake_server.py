@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -111,3 +112,21 @@ def test_multi_label_items_get_a_label_set_and_per_label_confidence(
     for confidence, per_label in rows:
         assert set(per_label) == {"positive", "negative", "neutral"}
         assert confidence == min(per_label.values())
+
+
+def test_a_rationale_comes_before_the_label_and_leaves_its_confidence_alone(
+    database_url: str, queue_name: str, keys: Keys
+) -> None:
+    config = FakeLLMConfig(latency_ms=0, seed=3)
+    _summary, plain, _stats = label_batch(database_url, queue_name, keys, config, 8)
+    reasoned = {**PROJECT, "task": {**PROJECT["task"], "rationale": True}}
+    _summary, with_reason, _stats = label_batch(database_url, queue_name, keys, config, 8, reasoned)
+    for before, after in zip(plain, with_reason, strict=True):
+        # The fake's belief about the label does not depend on the reasoning, so the confidence
+        # read at the label's tokens must come out the same with a rationale in front of it.
+        assert after["prediction"]["method"] == "logprob"
+        assert after["prediction"]["value"] == before["prediction"]["value"]
+        assert after["prediction"]["confidence"] == pytest.approx(
+            before["prediction"]["confidence"]
+        )
+        assert after["prediction"]["rationale"] and before["prediction"]["rationale"] is None

@@ -43,6 +43,8 @@ def export_record(view: ItemView) -> dict[str, Any]:
             "value": prediction.get("value"),
             "confidence": prediction.get("confidence"),
             "method": prediction.get("method"),
+            # Only for tasks that ask for one: other exports stay as they were.
+            **({"rationale": prediction["rationale"]} if prediction.get("rationale") else {}),
         }
         if prediction
         else None,

@@ -96,6 +96,9 @@ class PredictionPublic(BaseModel):
     version: int
     reason: str | None
     error: str | None = None
+    rationale: str | None = Field(
+        default=None, description="the model's reasoning, when the task asks for it"
+    )
 
 
 class ItemPublic(BaseModel):

@@ -195,6 +195,7 @@ def _to_view(item: Item, prediction: Prediction | None) -> ItemView:
             "model": prediction.model,
             "version": prediction.version,
             "error": prediction.error_message,
+            "rationale": prediction.rationale,
         },
     )
 

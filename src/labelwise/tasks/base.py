@@ -41,6 +41,10 @@ class TaskType(Protocol):
         """The static part: the same for every item of a project version."""
         ...
 
+    def rationale(self, answer: BaseModel) -> str | None:
+        """The reasoning the answer gave before its label, when the task asked for one."""
+        ...
+
     def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
         """The item, delimited and declared as data."""
         ...

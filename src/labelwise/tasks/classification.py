@@ -23,43 +23,57 @@ from labelwise.tasks.base import OutputContract, data_json
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
-def single_label_schema(names: Sequence[str]) -> dict[str, Any]:
+# Room in max_tokens for the rationale; the prompt asks for one or two sentences.
+RATIONALE_CHARS = 1200
+_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
+
+
+def _answer_object(properties: dict[str, Any], *, rationale: bool) -> dict[str, Any]:
+    """The answer object; a rationale comes first, so the model reasons before it commits to a
+    label (schema-constrained decoding writes properties in schema order)."""
+    if rationale:
+        properties = {"rationale": _RATIONALE_SCHEMA, **properties}
     return {
         "type": "object",
-        "properties": {"label": {"type": "string", "enum": list(names)}},
-        "required": ["label"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
 
-def multi_label_schema(names: Sequence[str]) -> dict[str, Any]:
+def single_label_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str, Any]:
+    return _answer_object({"label": {"type": "string", "enum": list(names)}}, rationale=rationale)
+
+
+def multi_label_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str, Any]:
     flags = {
         "type": "object",
         "properties": {name: {"type": "boolean"} for name in names},
         "required": list(names),
         "additionalProperties": False,
     }
-    return {
-        "type": "object",
-        "properties": {"labels": flags},
-        "required": ["labels"],
-        "additionalProperties": False,
-    }
+    return _answer_object({"labels": flags}, rationale=rationale)
 
 
-def _choice_model(names: Sequence[str]) -> type[BaseModel]:
+def _answer_model(name: str, fields: dict[str, Any], *, rationale: bool) -> type[BaseModel]:
+    if rationale:
+        fields = {"rationale": (str, ...), **fields}
+    return create_model(name, __config__=_ANSWER_CONFIG, **fields)
+
+
+def _choice_model(names: Sequence[str], *, rationale: bool = False) -> type[BaseModel]:
     allowed: Any = Literal.__getitem__(tuple(names))
-    return create_model("LabelChoice", __config__=_ANSWER_CONFIG, label=(allowed, ...))
+    return _answer_model("LabelChoice", {"label": (allowed, ...)}, rationale=rationale)
 
 
-def _flags_model(names: Sequence[str]) -> type[BaseModel]:
+def _flags_model(names: Sequence[str], *, rationale: bool = False) -> type[BaseModel]:
     # Label names need not be Python identifiers ("not spam", "class"), so fields get neutral
     # names and the label is the alias; validation errors still name the label.
     fields: dict[str, Any] = {
         f"label_{i}": (bool, Field(alias=name)) for i, name in enumerate(names)
     }
     flags = create_model("LabelFlags", __config__=_ANSWER_CONFIG, **fields)
-    return create_model("LabelSet", __config__=_ANSWER_CONFIG, labels=(flags, ...))
+    return _answer_model("LabelSet", {"labels": (flags, ...)}, rationale=rationale)
 
 
 def _flags(answer: BaseModel) -> dict[str, bool]:
@@ -79,13 +93,20 @@ class ClassificationTask:
     name = "classification"
 
     def contract(self, task: TaskSpec) -> OutputContract:
-        names = task.label_names
+        names, rationale = task.label_names, task.rationale
+        extra = RATIONALE_CHARS if rationale else 0
         if task.multi_label:
             longest: dict[str, Any] = {"labels": dict.fromkeys(names, False)}
-            return OutputContract(multi_label_schema(names), _flags_model(names), _chars(longest))
+            return OutputContract(
+                multi_label_schema(names, rationale=rationale),
+                _flags_model(names, rationale=rationale),
+                _chars(longest) + extra,
+            )
         widest = max(names, key=lambda name: len(json.dumps(name)))
         return OutputContract(
-            single_label_schema(names), _choice_model(names), _chars({"label": widest})
+            single_label_schema(names, rationale=rationale),
+            _choice_model(names, rationale=rationale),
+            _chars({"label": widest}) + extra,
         )
 
     def system_prompt(
@@ -105,6 +126,7 @@ class ClassificationTask:
         return prompts.render(
             f"{self.name}/system.j2",
             multi_label=task.multi_label,
+            rationale=task.rationale,
             guidelines=task.guidelines.strip(),
             labels=labels,
             examples=examples,
@@ -113,6 +135,10 @@ class ClassificationTask:
 
     def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
         return prompts.render(f"{self.name}/user.j2", item_json=data_json(data))
+
+    def rationale(self, answer: BaseModel) -> str | None:
+        text = getattr(answer, "rationale", None)
+        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
     def value(self, answer: BaseModel) -> Any:
         if "labels" in type(answer).model_fields:
