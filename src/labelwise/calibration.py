@@ -54,6 +54,8 @@ class Calibration:
     gold: int
     reason: str | None = None
     calibrated: bool = True
+    # With consensus: the scoring method routing uses (see `labelwise.consensus`).
+    confidence_method: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,7 @@ class LabelSource(str, Enum):
 class ConfidenceMethod(str, Enum):
     LOGPROB = "logprob"
     AGREEMENT = "agreement"
+    COMBINED = "combined"
     NONE = "none"
 
 
@@ -64,6 +65,28 @@ class Confidence:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """A value and its confidence under one scoring method (consensus keeps one per method)."""
+
+    value: Any
+    confidence: Confidence
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "confidence": self.confidence.score,
+            "per_label": self.confidence.per_label,
+        }
+
+    @classmethod
+    def from_json(cls, method: str, stored: dict[str, Any]) -> Scored:
+        confidence = Confidence(
+            stored.get("confidence"), ConfidenceMethod(method), stored.get("per_label")
+        )
+        return cls(stored.get("value"), confidence)
+
+
+@dataclass(frozen=True)
 class RoutingDecision:
     status: ItemStatus
     reason: ReviewReason | None = None
@@ -83,3 +106,5 @@ class LabelOutcome:
     error_reason: ReviewReason | None = None
     error_message: str | None = None
     rationale: str | None = None
+    # With consensus: the value and confidence under each scoring method, by method name.
+    alternatives: dict[str, Scored] = field(default_factory=dict)

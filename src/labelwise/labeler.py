@@ -12,13 +12,15 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 from pydantic import BaseModel
 
-from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome
+from labelwise.consensus import Vote, default_method
+from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome, Scored
 from labelwise.errors import LabelingError, ReviewReason
 from labelwise.llm.call import StructuredAnswer, StructuredRequest, call_structured
 from labelwise.llm.client import LLMClients
@@ -55,6 +57,7 @@ class _Labeled:
     confidence: Confidence
     model: str
     rationale: str | None
+    alternatives: dict[str, Scored] = dataclasses.field(default_factory=dict)
 
 
 class Labeler:
@@ -77,6 +80,7 @@ class Labeler:
             outcome.value, outcome.confidence = labeled.value, labeled.confidence
             outcome.model = labeled.model or spec.model.name
             outcome.rationale = labeled.rationale
+            outcome.alternatives = labeled.alternatives
         except LabelingError as exc:
             outcome.error_reason, outcome.error_message = exc.reason, str(exc)
         except Exception as exc:  # a bug or a surprise must still reach review, not vanish
@@ -94,12 +98,40 @@ class Labeler:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         client = self.clients.for_model(spec.model)
+        request = self._request(spec, prepared, data)
+        first = await self._call(client, request, meter)
+        rationale = task_type.rationale(first.answer)
+        own = (
+            task_type.logprob_confidence(spec.task, first.tokens, first.answer)
+            if first.tokens
+            else None
+        )
+        if spec.consensus.enabled:
+            alternatives = await self._consensus(spec, data, request, first, own, meter)
+            if alternatives:
+                chosen = alternatives[default_method(list(alternatives))]
+                return _Labeled(
+                    chosen.value, chosen.confidence, first.model, rationale, alternatives
+                )
+        if own is not None:
+            return _Labeled(task_type.value(first.answer), own, first.model, rationale)
+        samples = await self._samples(client, request, meter)
+        if not samples:
+            # One answer agreeing with itself is no evidence: no score, so it goes to review.
+            no_score = Confidence(None, ConfidenceMethod.AGREEMENT)
+            return _Labeled(task_type.value(first.answer), no_score, first.model, rationale)
+        value, agreed = task_type.agreement(spec.task, [first.answer, *samples])
+        return _Labeled(value, agreed, first.model, rationale)
+
+    def _request(
+        self, spec: ProjectSpec, prepared: _Prepared, data: dict[str, Any]
+    ) -> StructuredRequest:
         top_logprobs = self.settings.llm_top_logprobs
-        request = StructuredRequest(
+        return StructuredRequest(
             model=spec.model.name,
             messages=[
                 {"role": "system", "content": prepared.system_prompt},
-                {"role": "user", "content": task_type.user_prompt(self.prompts, data)},
+                {"role": "user", "content": prepared.task_type.user_prompt(self.prompts, data)},
             ],
             mode=spec.model.output_mode,
             schema=prepared.contract.schema,
@@ -109,25 +141,65 @@ class Labeler:
             # With no alternatives listed there is nothing to compare the chosen label against.
             top_logprobs=top_logprobs if top_logprobs > 0 else None,
         )
-        first = await self._call(client, request, meter)
-        rationale = task_type.rationale(first.answer)
-        if first.tokens:
-            scored = task_type.logprob_confidence(spec.task, first.tokens, first.answer)
-            if scored is not None:
-                return _Labeled(task_type.value(first.answer), scored, first.model, rationale)
-        samples = await self._samples(client, request, meter)
-        if not samples:
-            # One answer agreeing with itself is no evidence: no score, so it goes to review.
-            no_score = Confidence(None, ConfidenceMethod.AGREEMENT)
-            return _Labeled(task_type.value(first.answer), no_score, first.model, rationale)
-        value, agreed = task_type.agreement(spec.task, [first.answer, *samples])
-        return _Labeled(value, agreed, first.model, rationale)
+
+    async def _consensus(
+        self,
+        spec: ProjectSpec,
+        data: dict[str, Any],
+        request: StructuredRequest,
+        first: StructuredAnswer,
+        own: Confidence | None,
+        meter: CallMeter,
+    ) -> dict[str, Scored]:
+        """Ask the consensus voters (samples of the project's model, other models), then score
+        the item every way the answers allow: the model's own logprob, the voters' agreement,
+        and their answers combined. Empty when no voter answered and there is no logprob."""
+        task_type = self._prepare(spec).task_type
+        client = self.clients.for_model(spec.model)
+        sample = dataclasses.replace(
+            request, temperature=max(request.temperature, _SAMPLE_MIN_TEMPERATURE)
+        )
+        calls = [self._call(client, sample, meter) for _ in range(spec.consensus.samples)]
+        for model in spec.consensus.models:
+            voter = spec.model_copy(update={"model": model})
+            calls.append(
+                self._call(
+                    self.clients.for_model(model),
+                    self._request(voter, self._prepare(voter), data),
+                    meter,
+                )
+            )
+        answers = [first, *await self._answered(calls)]
+        votes = [self._vote(spec, answer, own if answer is first else None) for answer in answers]
+        alternatives: dict[str, Scored] = {}
+        if own is not None:
+            alternatives[ConfidenceMethod.LOGPROB.value] = Scored(
+                task_type.value(first.answer), own
+            )
+        if len(answers) > 1:
+            value, agreed = task_type.agreement(spec.task, [a.answer for a in answers])
+            alternatives[ConfidenceMethod.AGREEMENT.value] = Scored(value, agreed)
+        if len(answers) > 1 or own is not None:
+            value, combined = task_type.combine(spec.task, votes)
+            alternatives[ConfidenceMethod.COMBINED.value] = Scored(value, combined)
+        return alternatives
+
+    def _vote(self, spec: ProjectSpec, answer: StructuredAnswer, known: Confidence | None) -> Vote:
+        task_type = self._prepare(spec).task_type
+        scored = known
+        if scored is None and answer.tokens:
+            scored = task_type.logprob_confidence(spec.task, answer.tokens, answer.answer)
+        return Vote(
+            task_type.value(answer.answer),
+            scored.score if scored else None,
+            scored.per_label if scored else None,
+        )
 
     async def _samples(
         self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter
     ) -> list[BaseModel]:
-        """Extra answers for agreement, drawn concurrently as separate requests (many servers
-        reject `n > 1`). A sample that fails is left out; its cost still counts."""
+        """Extra answers for agreement when the provider gives no logprobs, drawn concurrently
+        as separate requests (many servers reject `n > 1`)."""
         sample = dataclasses.replace(
             request,
             temperature=max(request.temperature, _SAMPLE_MIN_TEMPERATURE),
@@ -137,16 +209,23 @@ class Labeler:
             self._call(client, sample, meter)
             for _ in range(self.settings.llm_agreement_samples - 1)
         ]
-        answers: list[BaseModel] = []
+        return [answer.answer for answer in await self._answered(calls)]
+
+    async def _answered(
+        self, calls: list[Coroutine[Any, Any, StructuredAnswer]]
+    ) -> list[StructuredAnswer]:
+        """The answers of calls run concurrently. A call that fails is left out (its cost still
+        counts): a missing vote weakens the evidence, it does not lose the item."""
+        answers: list[StructuredAnswer] = []
         for result in await asyncio.gather(*calls, return_exceptions=True):
             if isinstance(result, LabelingError):
-                log.info("an agreement sample failed: %s", result)
+                log.info("an extra answer failed: %s", result)
             elif isinstance(result, Exception):
-                log.warning("an agreement sample failed unexpectedly", exc_info=result)
+                log.warning("an extra answer failed unexpectedly", exc_info=result)
             elif isinstance(result, BaseException):
                 raise result  # cancellation and the like are not ours to swallow
             else:
-                answers.append(result.answer)
+                answers.append(result)
         return answers
 
     async def _call(

@@ -7,6 +7,7 @@ way whichever path labeled it.
 from __future__ import annotations
 
 from labelwise.calibration import Calibration
+from labelwise.consensus import choose_method
 from labelwise.domain import LabelOutcome
 from labelwise.pricing import cost_usd
 from labelwise.routing import route, route_failure, with_audit
@@ -22,12 +23,21 @@ def outcome_row(
     spec: ProjectSpec,
     calibration: Calibration | None = None,
 ) -> OutcomeRow:
-    """`calibration` is what gold says of a `target_precision` policy, once there is gold."""
+    """`calibration` is what gold says of the version (its threshold and, with consensus, the
+    scoring method to route by), once there is gold."""
+    value, scored = outcome.value, outcome.confidence
+    if outcome.alternatives:
+        method = choose_method(
+            spec.consensus.method,
+            list(outcome.alternatives),
+            calibration.confidence_method if calibration else None,
+        )
+        value, scored = outcome.alternatives[method].value, outcome.alternatives[method].confidence
     if outcome.error_reason is not None:
         decision = route_failure(outcome.error_reason)
     else:
         decision = with_audit(
-            route(outcome.confidence.score, spec.routing, calibration),
+            route(scored.score, spec.routing, calibration),
             item_id=outcome.item_id,
             version=version,
             audit_rate=spec.routing.audit_rate,
@@ -39,10 +49,10 @@ def outcome_row(
         version=version,
         status=decision.status,
         reason=decision.reason,
-        value=outcome.value,
-        confidence=outcome.confidence.score,
-        method=outcome.confidence.method.value,
-        per_label=outcome.confidence.per_label,
+        value=value,
+        confidence=scored.score,
+        method=scored.method.value,
+        per_label=scored.per_label,
         model=outcome.model or spec.model.name,
         prompt_tokens=usage.prompt_tokens,
         cached_tokens=usage.cached_tokens,
@@ -52,4 +62,5 @@ def outcome_row(
         attempts=outcome.attempts,
         error_message=outcome.error_message,
         rationale=outcome.rationale,
+        scores={method: s.to_json() for method, s in outcome.alternatives.items()} or None,
     )

@@ -148,11 +148,12 @@ class ChunkRun:
             raise
 
     def _record(self, finished: list[_Finished]) -> int:
-        """Route and write in one transaction. `target_precision` versions are routed by their
-        stored calibration, locked until commit; gold among the rows recalibrates its version
-        (and re-routes what the old threshold decided) before the commit."""
+        """Route and write in one transaction. Versions that learn from gold (a target precision,
+        consensus) are routed by their stored calibration, locked until commit; gold among the
+        rows recalibrates its version (and re-routes what the old calibration decided) before
+        the commit."""
         specs = {(f.item.project_id, f.item.version): f.spec for f in finished}
-        calibrated = [key for key, spec in specs.items() if spec.routing.target_precision]
+        calibrated = [key for key, spec in specs.items() if spec.learns_from_gold]
         with self.engine.begin() as connection:
             calibrations = stored_calibrations(connection, calibrated, lock=True)
             rows = [

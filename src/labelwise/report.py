@@ -33,7 +33,7 @@ from labelwise.quality import (
 )
 from labelwise.routing import effective_threshold
 from labelwise.spec import ProjectSpec, RoutingSpec
-from labelwise.store.gold import gold_by_version, stored_calibrations
+from labelwise.store.gold import gold_by_method, gold_by_version, stored_calibrations
 from labelwise.store.quality import (
     audit_verdicts,
     labeled_versions,
@@ -80,6 +80,14 @@ class VersionComparison(BaseModel):
     )
 
 
+class MethodComparison(BaseModel):
+    """One way of scoring confidence (consensus), measured on the version's gold."""
+
+    method: str
+    gold: GoldSummary
+    routing: bool = Field(description="whether items are routed by this score")
+
+
 class QualityReport(BaseModel):
     project_id: int
     version: int
@@ -103,6 +111,9 @@ class QualityReport(BaseModel):
     versions: list[VersionComparison] = Field(
         description="every labeled version, measured on the gold items all of them labeled"
     )
+    confidence_methods: list[MethodComparison] = Field(
+        description="with consensus: logprob, agreement and combined scores on the same gold"
+    )
 
 
 def build_report(
@@ -114,7 +125,7 @@ def build_report(
     gold = gold_by_version(connection, project_id=project_id, versions_wanted=compared)
     records = list(gold[version].values())
     pairs = scored(records)
-    calibration = _calibration(connection, project_id, version, routing)
+    calibration = _calibration(connection, project_id, version, spec)
     threshold = effective_threshold(routing, calibration)
     return QualityReport(
         project_id=project_id,
@@ -146,13 +157,25 @@ def build_report(
         usage=_usage(connection, project_id, version),
         audit=_audit(connection, project_id, version, routing),
         versions=_compare(gold, routing),
+        confidence_methods=_methods(connection, project_id, version, calibration),
     )
 
 
+def _methods(
+    connection: Connection, project_id: int, version: int, calibration: Calibration | None
+) -> list[MethodComparison]:
+    by_method = gold_by_method(connection, project_id=project_id, version=version)
+    routing_by = calibration.confidence_method if calibration else None
+    return [
+        MethodComparison(method=method, gold=summarize_gold(records), routing=method == routing_by)
+        for method, records in sorted(by_method.items())
+    ]
+
+
 def _calibration(
-    connection: Connection, project_id: int, version: int, routing: RoutingSpec
+    connection: Connection, project_id: int, version: int, spec: ProjectSpec
 ) -> Calibration | None:
-    if routing.target_precision is None:
+    if not spec.learns_from_gold:
         return None
     return stored_calibrations(connection, [(project_id, version)])[(project_id, version)]
 

@@ -96,9 +96,33 @@ class RoutingSpec(_Strict):
         return self
 
 
+ConsensusMethod = Literal["auto", "logprob", "agreement", "combined"]
+
+
+class ConsensusSpec(_Strict):
+    """More answers per item: extra samples of the project's model and/or other models. Their
+    agreement, and the answers combined, become scores beside the model's own logprob one."""
+
+    samples: int = Field(default=0, ge=0, le=10)
+    models: list[ModelSpec] = Field(default_factory=list, max_length=5)
+    # Which score routes: `auto` takes the one that separates right from wrong best on gold.
+    method: ConsensusMethod = "auto"
+
+    @property
+    def enabled(self) -> bool:
+        return self.samples > 0 or bool(self.models)
+
+
 class ProjectSpec(_Strict):
     """The versioned part of a project."""
 
     task: TaskSpec
     model: ModelSpec
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
+    consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
+
+    @property
+    def learns_from_gold(self) -> bool:
+        """Whether gold changes how items route: a target precision's threshold, or which
+        consensus score to route by."""
+        return self.routing.target_precision is not None or self.consensus.enabled

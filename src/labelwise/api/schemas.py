@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.spec import ModelSpec, RoutingSpec, TaskSpec
+from labelwise.spec import ConsensusSpec, ModelSpec, RoutingSpec, TaskSpec
 
 
 class _In(BaseModel):
@@ -18,15 +18,17 @@ class ProjectCreate(_In):
     task: TaskSpec
     model: ModelSpec
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
+    consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
 
 
 class ProjectUpdate(_In):
-    """Any of these; a change to task, model or routing makes a new version."""
+    """Any of these; a change to task, model, routing or consensus makes a new version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     task: TaskSpec | None = None
     model: ModelSpec | None = None
     routing: RoutingSpec | None = None
+    consensus: ConsensusSpec | None = None
 
 
 class ProjectPublic(BaseModel):
@@ -36,6 +38,7 @@ class ProjectPublic(BaseModel):
     task: TaskSpec
     model: ModelSpec
     routing: RoutingSpec
+    consensus: ConsensusSpec
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )
@@ -162,3 +165,6 @@ class CalibrationPublic(BaseModel):
     gold: int
     reason: str | None
     audit_rate: float = Field(description="share of accepted items sent to reviewers as checks")
+    confidence_method: str | None = Field(
+        default=None, description="with consensus: the score items are routed by"
+    )

@@ -11,6 +11,7 @@ moved. When it moves, the items the model labeled under the old one are routed a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from labelwise.calibration import Calibration, choose_threshold
-from labelwise.domain import ItemStatus, LabelSource, RoutingDecision
+from labelwise.consensus import best_separating, choose_method
+from labelwise.domain import ItemStatus, LabelSource, RoutingDecision, Scored
 from labelwise.errors import ReviewReason
 from labelwise.quality import GoldRecord, scored
 from labelwise.routing import route, with_audit
@@ -100,26 +102,73 @@ def stored_calibrations(
     return found
 
 
+def gold_by_method(
+    connection: Connection, *, project_id: int, version: int
+) -> dict[str, list[GoldRecord]]:
+    """With consensus: the version's gold as each scoring method labeled and scored it."""
+    rows = connection.execute(
+        select(predictions.c.scores, items.c.ground_truth, items.c.label_value)
+        .join(items, items.c.id == predictions.c.item_id)
+        .where(
+            items.c.project_id == project_id,
+            items.c.gold.is_(True),
+            predictions.c.version == version,
+            predictions.c.scores.is_not(None),
+        )
+    ).all()
+    found: dict[str, list[GoldRecord]] = {}
+    for scores, ground_truth, reviewed in rows:
+        truth = ground_truth if ground_truth is not None else reviewed
+        for method, stored in (scores or {}).items():
+            if truth is not None and stored.get("value") is not None:
+                found.setdefault(method, []).append(
+                    GoldRecord(stored["value"], stored.get("confidence"), truth)
+                )
+    return found
+
+
 def refresh_calibration(
     connection: Connection, *, project_id: int, version: int, spec: ProjectSpec
 ) -> Calibration | None:
     """Calibrate the version on its gold as it stands, store the result, and route again the
-    model-labeled items it concerns if the threshold moved. None for a fixed threshold."""
-    if spec.routing.target_precision is None:
+    model-labeled items it concerns if the threshold (or, with consensus, the scoring method)
+    changed. None when there is nothing to calibrate: a fixed threshold and no consensus."""
+    consensus = spec.consensus
+    target = spec.routing.target_precision
+    if not spec.learns_from_gold:
         return None
     before = stored_calibrations(connection, [(project_id, version)], lock=True)[
         (project_id, version)
     ]
-    calibration = choose_threshold(
-        gold_scores(connection, project_id=project_id, version=version),
-        spec.routing.target_precision,
+    method: str | None = None
+    if consensus.enabled:
+        by_method = gold_by_method(connection, project_id=project_id, version=version)
+        if by_method:
+            learned = (
+                best_separating({m: scored(r) for m, r in by_method.items()})
+                if consensus.method == "auto"
+                else None
+            )
+            method = choose_method(consensus.method, list(by_method), learned)
+    records = (
+        by_method[method]
+        if method is not None
+        else gold_records(connection, project_id=project_id, version=version)
     )
+    if target is not None:
+        calibration = choose_threshold(scored(records), target)
+    else:
+        calibration = Calibration(None, None, None, None, gold=len(records))
+    calibration = dataclasses.replace(calibration, confidence_method=method)
     connection.execute(
         update(versions)
         .where(versions.c.project_id == project_id, versions.c.version == version)
         .values(calibration=calibration.to_json(), calibration_stale=False)
     )
-    if _routes_differently(before, calibration):
+    method_changed = method is not None and (before is None or before.confidence_method != method)
+    if method_changed:
+        apply_method(connection, project_id=project_id, version=version, method=method)
+    if method_changed or _routes_differently(before, calibration):
         reroute(
             connection,
             project_id=project_id,
@@ -134,6 +183,48 @@ def _routes_differently(before: Calibration | None, after: Calibration) -> bool:
     if before is None:
         return True
     return (before.threshold, before.calibrated) != (after.threshold, after.calibrated)
+
+
+def apply_method(connection: Connection, *, project_id: int, version: int, method: str) -> int:
+    """Make `method`'s value and confidence the version's predictions, from their stored scores
+    (predictions that lack that method keep theirs). Returns how many changed."""
+    rows = connection.execute(
+        select(predictions.c.id, predictions.c.scores, predictions.c.method)
+        .join(items, items.c.id == predictions.c.item_id)
+        .where(
+            items.c.project_id == project_id,
+            predictions.c.version == version,
+            predictions.c.scores.is_not(None),
+        )
+    ).all()
+    params = []
+    for prediction_id, scores, current in rows:
+        stored = (scores or {}).get(method)
+        if stored is None or current == method:
+            continue
+        chosen = Scored.from_json(method, stored)
+        params.append(
+            {
+                "b_id": prediction_id,
+                "b_value": chosen.value,
+                "b_confidence": chosen.confidence.score,
+                "b_method": method,
+                "b_per_label": chosen.confidence.per_label,
+            }
+        )
+    if params:
+        connection.execute(
+            update(predictions)
+            .where(predictions.c.id == bindparam("b_id"))
+            .values(
+                value=bindparam("b_value"),
+                confidence=bindparam("b_confidence"),
+                method=bindparam("b_method"),
+                per_label=bindparam("b_per_label"),
+            ),
+            params,
+        )
+    return len(params)
 
 
 @dataclass(frozen=True)
@@ -167,6 +258,8 @@ def reroute(
             items.c.id,
             items.c.status,
             items.c.reason,
+            items.c.label_value,
+            items.c.label_confidence,
             predictions.c.value,
             predictions.c.confidence,
         )
@@ -192,14 +285,22 @@ def reroute(
         .order_by(items.c.id)
     ).all()
     changes = []
-    for item_id, status, reason, value, confidence in rows:
+    for item_id, status, reason, label_value, label_confidence, value, confidence in rows:
         decision = with_audit(
             route(confidence, routing, calibration),
             item_id=item_id,
             version=version,
             audit_rate=routing.audit_rate,
         )
-        if (decision.status.value, decision.reason and decision.reason.value) != (status, reason):
+        moved = (decision.status.value, decision.reason and decision.reason.value) != (
+            status,
+            reason,
+        )
+        # Still accepted, but the prediction under it changed (a new consensus method).
+        relabeled = decision.status is ItemStatus.ACCEPTED and (
+            label_value != value or label_confidence != confidence
+        )
+        if moved or relabeled:
             changes.append(_Rerouted(item_id, status, decision, value, confidence))
     if not changes:
         return 0

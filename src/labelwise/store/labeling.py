@@ -95,6 +95,7 @@ class OutcomeRow:
     attempts: int
     error_message: str | None
     rationale: str | None
+    scores: dict[str, Any] | None = None
 
 
 def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: float) -> int:
@@ -129,6 +130,7 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
                 "error_kind": row.reason.value if row.reason and row.error_message else None,
                 "error_message": row.error_message,
                 "rationale": row.rationale,
+                "scores": row.scores,
             }
             for row in rows
         ],

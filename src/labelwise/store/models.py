@@ -147,6 +147,9 @@ class Prediction(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str] = mapped_column(String(20))
     per_label: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # With consensus: {method: {"value", "confidence", "per_label"}} for every scoring method, so
+    # the method that routes can change as gold shows which one is best.
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(200))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from labelwise.consensus import Vote
 from labelwise.domain import Confidence, TokenLogprob
 from labelwise.prompts import PromptLibrary
 from labelwise.spec import TaskSpec
@@ -39,6 +40,10 @@ class TaskType(Protocol):
         self, task: TaskSpec, prompts: PromptLibrary, *, answer_schema: str | None
     ) -> str:
         """The static part: the same for every item of a project version."""
+        ...
+
+    def combine(self, task: TaskSpec, votes: Sequence[Vote]) -> tuple[Any, Confidence]:
+        """Several answers to one item as one value, with the combined confidence."""
         ...
 
     def rationale(self, answer: BaseModel) -> str | None:

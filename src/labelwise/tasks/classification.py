@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from labelwise import confidence
+from labelwise import confidence, consensus
+from labelwise.consensus import Vote
 from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.prompts import PromptLibrary
 from labelwise.spec import TaskSpec
@@ -159,6 +160,14 @@ class ClassificationTask:
             tokens, key="label", labels=names, chosen=self.value(answer)
         )
         return None if score is None else Confidence(score, ConfidenceMethod.LOGPROB)
+
+    def combine(self, task: TaskSpec, votes: Sequence[Vote]) -> tuple[Any, Confidence]:
+        if task.multi_label:
+            chosen, per_label = consensus.combine_multi(votes, task.label_names)
+            score = confidence.combine_label_confidences(per_label)
+            return chosen, Confidence(score, ConfidenceMethod.COMBINED, per_label=per_label)
+        value, score = consensus.combine_single(votes, task.label_names)
+        return value, Confidence(score, ConfidenceMethod.COMBINED)
 
     def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:
         if task.multi_label:

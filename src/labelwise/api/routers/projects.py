@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
@@ -34,24 +36,29 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         task=project.spec.task,
         model=project.spec.model,
         routing=project.spec.routing,
+        consensus=project.spec.consensus,
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
     )
 
 
-def check_endpoint(model: ModelSpec, settings: Settings) -> None:
-    problem = endpoint_problem(model, settings)
-    if problem is not None:
-        raise ValidationFailedError(problem)
+def check_endpoints(models: Iterable[ModelSpec], settings: Settings) -> None:
+    """Every model a project calls, consensus voters included, must be an allowed endpoint."""
+    for model in models:
+        problem = endpoint_problem(model, settings)
+        if problem is not None:
+            raise ValidationFailedError(problem)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
 def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
-    check_endpoint(body.model, settings)
-    spec = ProjectSpec(task=body.task, model=body.model, routing=body.routing)
+    check_endpoints([body.model, *body.consensus.models], settings)
+    spec = ProjectSpec(
+        task=body.task, model=body.model, routing=body.routing, consensus=body.consensus
+    )
     return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
 
 
@@ -77,11 +84,21 @@ def update_project(
     session: SessionDep,
     settings: SettingsDep,
 ) -> ProjectPublic:
-    if body.model is not None:
-        check_endpoint(body.model, settings)
+    check_endpoints(
+        [
+            *([body.model] if body.model else []),
+            *(body.consensus.models if body.consensus else []),
+        ],
+        settings,
+    )
     changes = {
         part: value
-        for part, value in (("task", body.task), ("model", body.model), ("routing", body.routing))
+        for part, value in (
+            ("task", body.task),
+            ("model", body.model),
+            ("routing", body.routing),
+            ("consensus", body.consensus),
+        )
         if value is not None
     }
     return to_public(
@@ -117,12 +134,13 @@ def get_calibration(project_id: int, key: CurrentKey, session: ReadSessionDep) -
         gold=calibration.gold if calibration else 0,
         reason=reason,
         audit_rate=routing.audit_rate,
+        confidence_method=calibration.confidence_method if calibration else None,
     )
 
 
 def current_calibration(session: Session, project: ProjectRecord) -> Calibration | None:
-    """What the current version routes by (stored; None for a fixed threshold or no gold)."""
-    if project.spec.routing.target_precision is None:
+    """What the current version routes by (stored; None before gold, or with nothing to learn)."""
+    if not project.spec.learns_from_gold:
         return None
     key = (project.id, project.version)
     return stored_calibrations(session.connection(), [key])[key]

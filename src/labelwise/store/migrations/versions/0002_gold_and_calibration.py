@@ -1,4 +1,4 @@
-"""gold items and stored calibrations
+"""gold items, stored calibrations, consensus scores
 
 Revision ID: 0002
 Revises: 0001
@@ -28,11 +28,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("calibration_stale", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("predictions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("scores", sa.JSON(), nullable=True))
     # Every version with gold is recalibrated by the next reconciler pass.
     op.execute("UPDATE project_versions SET calibration_stale = true")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("predictions", schema=None) as batch_op:
+        batch_op.drop_column("scores")
     with op.batch_alter_table("project_versions", schema=None) as batch_op:
         batch_op.drop_column("calibration_stale")
         batch_op.drop_column("calibration")
