@@ -46,6 +46,17 @@ def accuracy_coverage_plot(report: QualityReport) -> str | None:
             linestyle="none",
             label=f"threshold {at.threshold:.3f}",
         )
+    elif report.threshold is None and report.calibration_note:
+        axes.text(
+            0.98,
+            0.96,
+            report.calibration_note,
+            transform=axes.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=_WARN,
+        )
     axes.set_xlabel("coverage (share accepted)")
     axes.set_ylabel("accuracy of accepted")
     axes.set_xlim(0, 1.02)
