@@ -133,10 +133,10 @@ def main() -> None:
             print(json.dumps(results[-1]), flush=True)
     print()
     print(
-        "| target | threshold | accepted precision (95% CI) | coverage | best coverage | "
-        "naive precision | naive coverage |"
+        "| target | threshold | accepted precision (95% CI) | meets target | coverage "
+        "| best coverage | naive precision | naive coverage |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         ci = r["precision_95"]
         precision = f"{r['precision']} ({ci[0]} to {ci[1]})" if ci else "none accepted"

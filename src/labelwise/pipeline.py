@@ -26,8 +26,8 @@ from labelwise.labeler import Labeler
 from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
+from labelwise.store.calibrations import refresh_calibration, stored_calibrations
 from labelwise.store.db import read_only
-from labelwise.store.gold import refresh_calibration, stored_calibrations
 from labelwise.store.labeling import (
     ClaimedItem,
     claim_delivered_items,

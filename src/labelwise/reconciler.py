@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from labelwise.errors import ReviewReason
 from labelwise.queue import Delivery
 from labelwise.settings import Settings
-from labelwise.store.gold import refresh_calibration, stale_versions
+from labelwise.store.calibrations import refresh_calibration, stale_versions
 from labelwise.store.labeling import (
     expire_delivery,
     extend_expired,

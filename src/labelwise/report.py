@@ -33,7 +33,8 @@ from labelwise.quality import (
 )
 from labelwise.routing import effective_threshold
 from labelwise.spec import ProjectSpec, RoutingSpec
-from labelwise.store.gold import gold_by_method, gold_by_version, stored_calibrations
+from labelwise.store.calibrations import stored_calibrations
+from labelwise.store.gold import gold_by_method, gold_by_version
 from labelwise.store.quality import (
     audit_verdicts,
     labeled_versions,

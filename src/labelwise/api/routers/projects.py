@@ -22,7 +22,7 @@ from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.store import projects as store
-from labelwise.store.gold import stored_calibrations
+from labelwise.store.calibrations import stored_calibrations
 from labelwise.store.projects import ProjectRecord
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])

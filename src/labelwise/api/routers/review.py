@@ -16,7 +16,7 @@ from labelwise.errors import ValidationFailedError
 from labelwise.spec import TaskSpec
 from labelwise.store import review as store
 from labelwise.store.batches import item_view
-from labelwise.store.gold import mark_stale
+from labelwise.store.calibrations import mark_stale
 from labelwise.store.projects import get_project
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
