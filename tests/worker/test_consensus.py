@@ -98,6 +98,8 @@ def test_auto_routes_by_the_score_that_separates_best_on_gold(
     assert methods["logprob"]["gold"]["auroc"] == 1.0 and methods["logprob"]["routing"]
     assert methods["combined"]["gold"]["auroc"] < 1.0
     assert methods["agreement"]["gold"]["auroc"] < 1.0
+    page = client.get(f"/projects/{project_id}/quality", headers=keys.auth("admin")).text
+    assert "Confidence scores compared" in page and "combined" in page
 
     fresh = post(
         client,
