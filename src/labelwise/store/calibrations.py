@@ -95,6 +95,7 @@ def refresh_calibration(
             version=version,
             routing=spec.routing,
             calibration=calibration,
+            between=None if method_changed else _moved_between(before, calibration),
         )
     return calibration
 
@@ -103,6 +104,16 @@ def _routes_differently(before: Calibration | None, after: Calibration) -> bool:
     if before is None:
         return True
     return (before.threshold, before.calibrated) != (after.threshold, after.calibrated)
+
+
+def _moved_between(before: Calibration | None, after: Calibration) -> tuple[float, float] | None:
+    """The old and new threshold when only the threshold moved; None when more changed (every
+    decision may differ then)."""
+    if before is None or before.threshold is None or after.threshold is None:
+        return None
+    if not (before.calibrated and after.calibrated):
+        return None
+    return before.threshold, after.threshold
 
 
 def mark_stale(connection: Connection, *, project_id: int, version: int) -> None:

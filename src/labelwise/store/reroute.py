@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, true, update
 
 from labelwise.calibration import Calibration
 from labelwise.domain import ItemStatus, LabelSource, RoutingDecision, Scored
@@ -43,16 +43,23 @@ def reroute(
     version: int,
     routing: RoutingSpec,
     calibration: Calibration,
+    between: tuple[float, float] | None = None,
     now: float | None = None,
 ) -> int:
     """Route again every item whose standing rests on the model's score alone: accepted by the
     model, or waiting in review for a low or uncalibrated score and not claimed by anyone.
 
-    Human decisions, audits, failures and claimed items are left as they are. Returns how many
-    items changed state.
+    Human decisions, audits, failures and claimed items are left as they are. When only a
+    threshold moved, `between` (the old and new thresholds) narrows the work to the items whose
+    confidence lies between them: no other item can change. Returns how many items changed state.
     """
     now = time.time() if now is None else now
     unclaimed = or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+    in_range = (
+        predictions.c.confidence.between(min(between), max(between))
+        if between is not None
+        else true()
+    )
     rows = connection.execute(
         select(
             items.c.id,
@@ -70,6 +77,7 @@ def reroute(
         .where(
             items.c.project_id == project_id,
             items.c.version == version,
+            in_range,
             or_(
                 and_(
                     items.c.status == ItemStatus.ACCEPTED.value,
