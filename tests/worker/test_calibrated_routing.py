@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import respx
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from labelwise.queue import Delivery, connect
+from labelwise.reconciler import reconcile_once
 from labelwise.settings import Settings
 from labelwise.worker import run_worker
 from tests.conftest import Keys
@@ -56,3 +59,53 @@ def test_gold_turns_the_target_into_a_calibrated_threshold(
         "new-good": ("accepted", None),
         "new-meh": ("review", "low_confidence"),
     }
+
+
+def test_reviewed_items_become_gold_and_the_reconciler_recalibrates(
+    client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
+) -> None:
+    project = client.post("/v1/projects", json=CALIBRATED_PROJECT, headers=keys.auth("admin"))
+    project_id = project.json()["id"]
+    items = [{"external_id": f"g{i}", "data": {"text": "good"}} for i in range(36)] + [
+        {"external_id": f"m{i}", "data": {"text": "meh"}} for i in range(9)
+    ]
+    batch = post(client, keys, project_id, items)
+    run_worker(settings, burst=True)
+    assert set(statuses(items_of(client, keys, batch)).values()) == {("review", "uncalibrated")}
+
+    # Reviewers settle 32 items (keeping "positive" for good ones, correcting meh ones).
+    for _ in range(32):
+        claim = client.post(
+            "/v1/review/claim", json={"project_id": project_id}, headers=keys.auth("reviewer")
+        ).json()
+        meh = claim["item"]["data"]["text"] == "meh"
+        decision = {"decision": "correct", "value": "negative"} if meh else {"decision": "accept"}
+        client.post(
+            f"/v1/review/{claim['item']['id']}",
+            json={"claim_token": claim["claim_token"], **decision},
+            headers=keys.auth("reviewer"),
+        )
+    before = client.get(f"/v1/projects/{project_id}/calibration", headers=keys.auth("admin"))
+    assert before.json()["calibrated"] is False  # decisions only mark the version stale
+
+    report = reconcile_once(
+        settings, engine, Delivery(connect(settings.redis_url), settings.queue_name)
+    )
+    assert report.recalibrated == 1
+    after = client.get(f"/v1/projects/{project_id}/calibration", headers=keys.auth("admin")).json()
+    assert after["calibrated"] is True and after["gold"] == 32
+    assert after["threshold"] == pytest.approx(0.85)
+    # The 13 items nobody reviewed were routed again by the new threshold.
+    left = [i for i in items_of(client, keys, batch) if i["status"] != "reviewed"]
+    assert len(left) == 13
+    for item in left:
+        expected = (
+            ("accepted", None) if item["data"]["text"] == "good" else ("review", "low_confidence")
+        )
+        assert (item["status"], item["reason"]) == expected
+    assert (
+        reconcile_once(
+            settings, engine, Delivery(connect(settings.redis_url), settings.queue_name)
+        ).recalibrated
+        == 0
+    )
