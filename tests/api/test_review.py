@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -145,3 +146,75 @@ def test_corrections_must_be_labels_of_the_project(
             validated_value(task, value)
     else:
         assert validated_value(task, value) == accepted
+
+
+def test_undo_renew_and_a_shorter_lease(
+    client: TestClient, keys: Keys, engine: Engine, project: dict[str, Any]
+) -> None:
+    send_to_review(client, keys, engine, project, 2)
+    claimed = client.post(
+        "/v1/review/claim",
+        json={"project_id": project["id"], "lease_seconds": 30},
+        headers=keys.auth("reviewer"),
+    ).json()
+    item_id, token = claimed["item"]["id"], claimed["claim_token"]
+    with Session(engine) as session:
+        expires = session.get(Item, item_id).claim_expires_at
+    assert expires - time.time() == pytest.approx(30, abs=5)
+
+    renewed = client.post(
+        f"/v1/review/{item_id}/renew",
+        json={"claim_token": token, "lease_seconds": 60},
+        headers=keys.auth("reviewer"),
+    )
+    assert renewed.status_code == 200, renewed.text
+    with Session(engine) as session:
+        assert session.get(Item, item_id).claim_expires_at - time.time() == pytest.approx(60, abs=5)
+
+    decided = client.post(
+        f"/v1/review/{item_id}",
+        json={"claim_token": token, "decision": "correct", "value": "negative"},
+        headers=keys.auth("reviewer"),
+    )
+    assert decided.status_code == 200
+    # Someone else cannot take it back, nor can a renewal revive a finished claim.
+    assert (
+        client.post(
+            f"/v1/review/{item_id}/undo",
+            json={"claim_token": token},
+            headers=keys.auth("reviewer2"),
+        ).status_code
+        == 409
+    )
+    undone = client.post(
+        f"/v1/review/{item_id}/undo", json={"claim_token": token}, headers=keys.auth("reviewer")
+    )
+    assert undone.status_code == 200, undone.text
+    body = undone.json()
+    assert body["item"]["status"] == "review" and body["item"]["label"] is None
+    assert body["claim_token"] == token
+    # Nobody else can claim it meanwhile: it is still this reviewer's.
+    other = client.post(
+        "/v1/review/claim", json={"project_id": project["id"]}, headers=keys.auth("reviewer2")
+    ).json()
+    assert other["item"]["id"] != item_id
+    again = client.post(
+        f"/v1/review/{item_id}",
+        json={"claim_token": token, "decision": "accept"},
+        headers=keys.auth("reviewer"),
+    )
+    assert again.json()["label"]["value"] == "positive"
+
+    # Once the claim has lapsed, the decision stands.
+    with engine.begin() as connection:
+        connection.execute(
+            Item.__table__.update().where(Item.id == item_id).values(claim_expires_at=0.0)
+        )
+    late = client.post(
+        f"/v1/review/{item_id}/undo", json={"claim_token": token}, headers=keys.auth("reviewer")
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "undo_expired"
+    stale = client.post(
+        f"/v1/review/{item_id}/renew", json={"claim_token": token}, headers=keys.auth("reviewer")
+    )
+    assert stale.status_code == 409

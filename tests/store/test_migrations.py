@@ -34,8 +34,8 @@ def test_upgrade_from_the_first_schema_marks_existing_gold(tmp_path: Path) -> No
         )
         for item_id, truth, status in [
             (1, '"a"', "accepted"),
-            (2, None, "reviewed"),
-            (3, None, "review"),
+            (2, "null", "reviewed"),  # an absent truth, as the first schema wrote it
+            (3, "null", "review"),
         ]:
             connection.execute(
                 text(
@@ -50,5 +50,8 @@ def test_upgrade_from_the_first_schema_marks_existing_gold(tmp_path: Path) -> No
         gold = dict(connection.execute(text("SELECT id, gold FROM items")).all())
         stale = connection.execute(text("SELECT calibration_stale FROM project_versions")).scalar()
     assert gold == {1: True, 2: True, 3: False}
+    with engine.begin() as connection:
+        absent = connection.execute(text("SELECT count(*) FROM items WHERE ground_truth IS NULL"))
+        assert absent.scalar() == 2
     assert stale
     engine.dispose()

@@ -130,6 +130,11 @@ class SyncLabelResponse(BaseModel):
 
 class ClaimRequest(_In):
     project_id: int
+    lease_seconds: float | None = Field(
+        default=None,
+        ge=10,
+        description="a shorter lease than the deployment's, for a page that renews it",
+    )
 
 
 class ClaimResponse(BaseModel):
@@ -149,6 +154,15 @@ class ReviewDecision(_In):
 
 class ReleaseRequest(_In):
     claim_token: str = Field(min_length=1)
+
+
+class RenewRequest(_In):
+    claim_token: str = Field(min_length=1)
+    lease_seconds: float | None = Field(default=None, ge=10)
+
+
+class RenewResponse(BaseModel):
+    lease_expires_at: str
 
 
 class CalibrationPublic(BaseModel):

@@ -105,7 +105,8 @@ class Item(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(400))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    ground_truth: Mapped[Any | None] = mapped_column(JSON)
+    # SQL NULL when absent (not JSON `null`), so `ground_truth IS NULL` means what it says.
+    ground_truth: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     # The true label is known: sent as ground_truth, or decided by a reviewer.
     gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="pending")

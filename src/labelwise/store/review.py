@@ -121,14 +121,65 @@ def submit_label(
             label_source=LabelSource.HUMAN.value,
             labeled_by=principal.name,
             labeled_at=now,
-            claim_token=None,
-            claim_expires_at=None,
+            # The claim stays on the item until it lapses: while it lasts, `undo_label` lets the
+            # same reviewer take the decision back.
         )
     ).rowcount
     if updated != 1:
         raise ConflictError(
             "the claim is stale or not yours: claim the item again", code="stale_claim"
         )
+
+
+def undo_label(
+    connection: Connection, *, item_id: int, principal: Principal, token: str, now: float
+) -> None:
+    """Take back this reviewer's decision on an item while the claim it was made under lasts:
+    the item is back in review, still claimed by them with the same token."""
+    updated = connection.execute(
+        update(items)
+        .where(
+            (items.c.id == item_id)
+            & items.c.status.in_([ItemStatus.REVIEWED.value, ItemStatus.FAILED.value])
+            & (items.c.label_source == LabelSource.HUMAN.value)
+            & (items.c.claim_token == token)
+            & (items.c.claimed_by == principal.key_id)
+            & (items.c.claim_expires_at >= now)
+        )
+        .values(
+            status=ItemStatus.REVIEW.value,
+            label_value=None,
+            label_confidence=None,
+            label_source=None,
+            labeled_by=None,
+            labeled_at=None,
+            gold=items.c.ground_truth.is_not(None),
+        )
+    ).rowcount
+    if updated != 1:
+        raise ConflictError(
+            "only your own decision can be undone, and only while its claim lasts",
+            code="undo_expired",
+        )
+
+
+def renew_claim(
+    connection: Connection,
+    *,
+    item_id: int,
+    principal: Principal,
+    token: str,
+    now: float,
+    lease_seconds: float,
+) -> float:
+    """Extend a claim still held; returns when it now expires."""
+    until = now + lease_seconds
+    updated = connection.execute(
+        update(items).where(_holding(item_id, principal, token, now)).values(claim_expires_at=until)
+    ).rowcount
+    if updated != 1:
+        raise ConflictError("the claim is stale or not yours", code="stale_claim")
+    return until
 
 
 def release_claim(

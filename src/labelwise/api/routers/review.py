@@ -7,9 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy import Connection
 
-from labelwise.api.deps import ReviewerKey, StateDep
-from labelwise.api.schemas import ClaimRequest, ClaimResponse, ReleaseRequest, ReviewDecision
+from labelwise.api.deps import AppState, ReviewerKey, StateDep
+from labelwise.api.schemas import (
+    ClaimRequest,
+    ClaimResponse,
+    ReleaseRequest,
+    RenewRequest,
+    RenewResponse,
+    ReviewDecision,
+)
 from labelwise.api.views import item_public, prediction_public
 from labelwise.domain import ItemStatus
 from labelwise.errors import ValidationFailedError
@@ -26,7 +34,6 @@ router = APIRouter(prefix="/v1/review", tags=["review"])
     "/claim", response_model=ClaimResponse, responses={204: {"description": "queue empty"}}
 )
 def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
-    settings = state.settings
     with state.sessions() as session:
         get_project(session, team=key.team, project_id=body.project_id)
         session.commit()
@@ -37,20 +44,31 @@ def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
             project_id=body.project_id,
             principal=key,
             now=now,
-            lease_seconds=settings.review_lease_seconds,
+            lease_seconds=_lease(state, body.lease_seconds),
         )
         if taken is None:
             return Response(status_code=204)
-        with state.sessions(bind=connection) as session:
-            view = item_view(session, taken.item_id)
-        remaining = store.count_waiting(connection, project_id=body.project_id, now=now)
+        return _claim_response(state, connection, taken, project_id=body.project_id, now=now)
+
+
+def _lease(state: AppState, asked: float | None) -> float:
+    """A page may ask for a shorter lease that it renews; never a longer one than configured."""
+    configured = state.settings.review_lease_seconds
+    return min(asked, configured) if asked is not None else configured
+
+
+def _claim_response(
+    state: AppState, connection: Connection, taken: store.Claim, *, project_id: int, now: float
+) -> ClaimResponse:
+    with state.sessions(bind=connection) as session:
+        view = item_view(session, taken.item_id)
     return ClaimResponse(
         item=item_public(view),
         prediction=prediction_public(view),
         claim_token=taken.claim_token,
         fence=taken.fence,
         lease_expires_at=datetime.fromtimestamp(taken.lease_expires_at, UTC).isoformat(),
-        remaining=remaining,
+        remaining=store.count_waiting(connection, project_id=project_id, now=now),
     )
 
 
@@ -104,6 +122,44 @@ def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep
         "status": new_status.value,
         "label": {"value": value, "source": "human", "labeled_by": key.name},
     }
+
+
+@router.post("/{item_id}/undo", response_model=ClaimResponse)
+def undo(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> ClaimResponse:
+    """Take back your decision on an item while the claim it was made under lasts: the item is
+    back in review, still claimed by you with the same token."""
+    now = time.time()
+    with state.sessions() as session, session.begin():
+        item = store.load_item_for_team(session, item_id=item_id, team=key.team)
+        connection = session.connection()
+        store.undo_label(
+            connection, item_id=item_id, principal=key, token=body.claim_token, now=now
+        )
+        if item.version is not None:
+            mark_stale(connection, project_id=item.project_id, version=item.version)
+        taken = store.Claim(
+            item_id=item_id,
+            claim_token=body.claim_token,
+            fence=item.claim_fence,
+            lease_expires_at=item.claim_expires_at or now,
+        )
+        return _claim_response(state, connection, taken, project_id=item.project_id, now=now)
+
+
+@router.post("/{item_id}/renew", response_model=RenewResponse)
+def renew(item_id: int, body: RenewRequest, key: ReviewerKey, state: StateDep) -> RenewResponse:
+    """Keep a claim while the reviewer is still on it (the review page renews its claims)."""
+    with state.sessions() as session, session.begin():
+        store.load_item_for_team(session, item_id=item_id, team=key.team)
+        until = store.renew_claim(
+            session.connection(),
+            item_id=item_id,
+            principal=key,
+            token=body.claim_token,
+            now=time.time(),
+            lease_seconds=_lease(state, body.lease_seconds),
+        )
+    return RenewResponse(lease_expires_at=datetime.fromtimestamp(until, UTC).isoformat())
 
 
 @router.post("/{item_id}/release", status_code=204)

@@ -22,6 +22,8 @@ def upgrade() -> None:
             sa.Column("gold", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.create_index("ix_items_project_gold", ["project_id", "gold"], unique=False)
+    # An absent ground truth was written as JSON `null`; from now on it is SQL NULL.
+    op.execute("UPDATE items SET ground_truth = NULL WHERE CAST(ground_truth AS TEXT) = 'null'")
     op.execute("UPDATE items SET gold = true WHERE ground_truth IS NOT NULL OR status = 'reviewed'")
     with op.batch_alter_table("project_versions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("calibration", sa.JSON(), nullable=True))
