@@ -8,13 +8,23 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from labelwise import __version__
 from labelwise.api.deps import AppState
 from labelwise.api.errors import install_error_handlers
 from labelwise.api.limits import BodySizeLimitMiddleware
 from labelwise.api.metrics import MetricsMiddleware
-from labelwise.api.routers import batches, health, labeling, projects, quality, review, signin
+from labelwise.api.routers import (
+    batches,
+    health,
+    labeling,
+    projects,
+    quality,
+    review,
+    review_page,
+    signin,
+)
 from labelwise.api.schemas import BatchCreate
 from labelwise.labeler import Labeler
 from labelwise.llm.client import LLMClients
@@ -22,6 +32,7 @@ from labelwise.prompts import PromptLibrary
 from labelwise.queue import Delivery, connect
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine, make_session_factory, read_only
+from labelwise.web.pages import STATIC_DIR
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -56,8 +67,11 @@ def create_app(settings: Settings) -> FastAPI:
         review.router,
         quality.router,
         signin.router,
+        review_page.router,
     ):
         app.include_router(router)
+    # The pages' own script and styles ship inside the package: nothing is fetched elsewhere.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_raw_bodies(app)  # type: ignore[method-assign]
     return app
 

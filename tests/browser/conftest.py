@@ -1,0 +1,116 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the API served on loopback.
+
+The browser is the system's `/usr/bin/chromium`: nothing is downloaded. `.ci/run` installs it;
+where it is missing these tests are skipped, with the reason printed by `-ra`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from labelwise.api.app import create_app
+from labelwise.domain import ItemStatus
+from labelwise.settings import Settings
+from labelwise.store.db import make_engine
+from labelwise.store.labeling import record_outcomes
+from labelwise.store.migrate import upgrade
+from labelwise.store.models import Item
+from labelwise.supervisor import free_port
+from tests.conftest import Keys, make_settings, outcome
+
+CHROMIUM = os.environ.get("LABELWISE_TEST_CHROMIUM", "/usr/bin/chromium")
+# As this machine's network is closed, Chromium's own background connections are turned off.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The browser tests run on SQLite; the store's behaviour is tested on both elsewhere."""
+    url = f"sqlite:///{tmp_path / 'labelwise.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (CI does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+
+
+@pytest.fixture
+def live_server(database_url: str, queue_name: str) -> Iterator[LiveServer]:
+    settings = make_settings(database_url, queue_name)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}", settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def items_in_review(
+    server: LiveServer,
+    keys: Keys,
+    engine: Engine,
+    texts: list[str],
+    definition: dict[str, Any],
+) -> tuple[int, list[int]]:
+    """A project whose items wait in review, the model having said `positive` at 0.55."""
+    headers = keys.auth("admin")
+    project = httpx.post(f"{server.url}/v1/projects", json=definition, headers=headers).json()
+    items = [{"external_id": f"x{i}", "data": {"text": text}} for i, text in enumerate(texts)]
+    batch = httpx.post(
+        f"{server.url}/v1/projects/{project['id']}/batches", json={"items": items}, headers=headers
+    ).json()
+    with Session(engine) as session:
+        ids = list(
+            session.scalars(select(Item.id).where(Item.batch_id == batch["id"]).order_by(Item.id))
+        )
+    rows = [outcome(i, batch["id"], ItemStatus.REVIEW, confidence=0.55) for i in ids]
+    with engine.begin() as connection:
+        record_outcomes(connection, rows, now=0.0)
+    return project["id"], ids
