@@ -1,7 +1,8 @@
 """A real browser (Debian's Chromium, driven by Playwright) against the API served on loopback.
 
-The browser is the system's `/usr/bin/chromium`: nothing is downloaded. `.ci/run` installs it;
-where it is missing these tests are skipped, with the reason printed by `-ra`.
+The browser is the system's `/usr/bin/chromium`: nothing is downloaded. `.ci/run` installs it
+(and fails these tests if it is missing there); elsewhere, without it, they are skipped with the
+reason printed by `-ra`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (CI does)")
+        message = f"no Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: its absence there is a broken setup
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
