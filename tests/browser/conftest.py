@@ -54,8 +54,10 @@ def database_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per module. Playwright's sync API runs an event loop of its own while it is
+    open, so it must be closed before the asyncio tests of other modules run."""
     if not Path(CHROMIUM).exists():
         message = f"no Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/run does)"
         if os.environ.get("CI"):

@@ -133,6 +133,8 @@ def test_two_reviewers_never_hold_the_same_item_and_a_closed_tab_gives_its_items
     second = browser.new_context().new_page()
     sign_in(first, live_server, keys.reviewer)
     sign_in(second, live_server, keys.reviewer2)
+    for page in (first, second):
+        page.wait_for_selector("#item[data-item-id]")
     shown = [int(page.locator("#item").get_attribute("data-item-id")) for page in (first, second)]
     assert shown[0] != shown[1]
 
