@@ -96,6 +96,25 @@ class RoutingSpec(_Strict):
         return self
 
 
+class ReviewSpec(_Strict):
+    """How many reviewers decide an item, and how many of them must agree for it to be final.
+    Without agreement once every reviewer has decided, an adjudicator decides."""
+
+    reviewers_per_item: int = Field(default=1, ge=1, le=5)
+    # Defaults to a majority of reviewers_per_item (both, for two).
+    agreement: int | None = Field(default=None, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _agreement_possible(self) -> ReviewSpec:
+        if self.agreement is not None and self.agreement > self.reviewers_per_item:
+            raise ValueError("agreement cannot exceed reviewers_per_item")
+        return self
+
+    @property
+    def needed(self) -> int:
+        return self.agreement or self.reviewers_per_item // 2 + 1
+
+
 ConsensusMethod = Literal["auto", "logprob", "agreement", "combined"]
 
 
@@ -120,6 +139,7 @@ class ProjectSpec(_Strict):
     model: ModelSpec
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
 
     @property
     def learns_from_gold(self) -> bool:
