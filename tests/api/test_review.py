@@ -15,7 +15,7 @@ from labelwise.domain import ItemStatus
 from labelwise.errors import ValidationFailedError
 from labelwise.spec import TaskSpec
 from labelwise.store.labeling import record_outcomes
-from labelwise.store.models import Item
+from labelwise.store.models import Item, ReviewDecision
 from tests.conftest import Keys, outcome
 
 
@@ -209,6 +209,11 @@ def test_undo_renew_and_a_shorter_lease(
     with engine.begin() as connection:
         connection.execute(
             Item.__table__.update().where(Item.id == item_id).values(claim_expires_at=0.0)
+        )
+        connection.execute(
+            ReviewDecision.__table__.update()
+            .where(ReviewDecision.item_id == item_id)
+            .values(undo_until=0.0)
         )
     late = client.post(
         f"/v1/review/{item_id}/undo", json={"claim_token": token}, headers=keys.auth("reviewer")

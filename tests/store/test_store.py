@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import ConflictError, NotFoundError
-from labelwise.spec import ProjectSpec
+from labelwise.spec import ProjectSpec, ReviewSpec
 from labelwise.store.batches import NewItem, ingest_batch, summarize_batch
+from labelwise.store.decisions import record_decision
 from labelwise.store.keys import Principal, Role
 from labelwise.store.labeling import (
     claim_delivered_items,
@@ -22,7 +23,7 @@ from labelwise.store.labeling import (
 )
 from labelwise.store.models import Item
 from labelwise.store.projects import ProjectRecord, create_project, get_project, update_project
-from labelwise.store.review import claim_next_item, submit_label
+from labelwise.store.review import claim_next_item
 from tests.conftest import outcome
 
 SPEC = ProjectSpec.model_validate(
@@ -178,14 +179,15 @@ def test_claims_are_exclusive_and_fenced(engine: Engine, project: ProjectRecord)
     assert {first.item_id, second.item_id} == set(ids)
     with engine.begin() as connection, pytest.raises(ConflictError):
         # Bob may not use Alice's token.
-        submit_label(
+        record_decision(
             connection,
             item_id=first.item_id,
             principal=BOB,
             token=first.claim_token,
-            status=ItemStatus.REVIEWED,
             value="negative",
+            unlabelable=False,
             now=now,
+            policy=ReviewSpec(),
         )
 
 
@@ -206,24 +208,26 @@ def test_expired_claim_returns_to_queue_and_old_token_is_stale(
     assert stale is not None and fresh is not None
     assert fresh.item_id == stale.item_id and fresh.fence == stale.fence + 1
     with engine.begin() as connection, pytest.raises(ConflictError):
-        submit_label(
+        record_decision(
             connection,
             item_id=stale.item_id,
             principal=ALICE,
             token=stale.claim_token,
-            status=ItemStatus.REVIEWED,
             value="negative",
+            unlabelable=False,
             now=later,
+            policy=ReviewSpec(),
         )
     with engine.begin() as connection:
-        submit_label(
+        record_decision(
             connection,
             item_id=fresh.item_id,
             principal=BOB,
             token=fresh.claim_token,
-            status=ItemStatus.REVIEWED,
             value="negative",
+            unlabelable=False,
             now=later,
+            policy=ReviewSpec(),
         )
     with Session(engine) as session:
         item = session.get(Item, fresh.item_id)

@@ -105,4 +105,4 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 SubmitterKey = Annotated[Principal, Depends(require_role(Role.SUBMITTER))]
-ReviewerKey = Annotated[Principal, Depends(require_role(Role.REVIEWER))]
+ReviewerKey = Annotated[Principal, Depends(require_role(Role.REVIEWER, Role.ADJUDICATOR))]

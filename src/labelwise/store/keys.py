@@ -19,6 +19,8 @@ class Role(str, Enum):
     ADMIN = "admin"
     SUBMITTER = "submitter"
     REVIEWER = "reviewer"
+    # A reviewer who also settles items reviewers disagree on.
+    ADJUDICATOR = "adjudicator"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class Principal:
     name: str
     role: Role
     team: str
+
+    @property
+    def adjudicates(self) -> bool:
+        return self.role in (Role.ADMIN, Role.ADJUDICATOR)
 
 
 def hash_secret(secret: str) -> str:

@@ -131,6 +131,7 @@ class Item(Base):
     claim_token: Mapped[str | None] = mapped_column(String(80))
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claim_expires_at: Mapped[float | None] = mapped_column(Float)
+    claimed_at: Mapped[float | None] = mapped_column(Float)
     claim_fence: Mapped[int] = mapped_column(Integer, default=0)
 
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -162,3 +163,29 @@ class Prediction(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     rationale: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewDecision(Base):
+    """One reviewer's decision on one item. A reviewer decides an item at most once; the item's
+    final label follows from its decisions (see `labelwise.reviewing`)."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        UniqueConstraint("item_id", "reviewer_id", name="uq_review_decisions_item_reviewer"),
+        Index("ix_review_decisions_project_reviewer", "project_id", "reviewer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(BigInteger)
+    reviewer_id: Mapped[int] = mapped_column(BigInteger)
+    reviewer_name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
+    unlabelable: Mapped[bool] = mapped_column(Boolean, default=False)
+    adjudication: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The claim it was made under, and until when it may be undone.
+    claim_token: Mapped[str] = mapped_column(String(80))
+    undo_until: Mapped[float] = mapped_column(Float)
+    # When the reviewer took the item and when they decided, for items per hour.
+    claimed_at: Mapped[float | None] = mapped_column(Float)
+    decided_at: Mapped[float] = mapped_column(Float)

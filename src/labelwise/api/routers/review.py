@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from labelwise.api.deps import AppState, ReviewerKey, StateDep
 from labelwise.api.schemas import (
@@ -25,6 +26,9 @@ from labelwise.spec import TaskSpec
 from labelwise.store import review as store
 from labelwise.store.batches import item_view
 from labelwise.store.calibrations import mark_stale
+from labelwise.store.decisions import record_decision, undo_decision
+from labelwise.store.keys import Principal
+from labelwise.store.models import Item
 from labelwise.store.projects import get_project
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
@@ -48,7 +52,9 @@ def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
         )
         if taken is None:
             return Response(status_code=204)
-        return _claim_response(state, connection, taken, project_id=body.project_id, now=now)
+        return _claim_response(
+            state, connection, taken, project_id=body.project_id, now=now, principal=key
+        )
 
 
 def _lease(state: AppState, asked: float | None) -> float:
@@ -58,7 +64,13 @@ def _lease(state: AppState, asked: float | None) -> float:
 
 
 def _claim_response(
-    state: AppState, connection: Connection, taken: store.Claim, *, project_id: int, now: float
+    state: AppState,
+    connection: Connection,
+    taken: store.Claim,
+    *,
+    project_id: int,
+    now: float,
+    principal: Principal,
 ) -> ClaimResponse:
     with state.sessions(bind=connection) as session:
         view = item_view(session, taken.item_id)
@@ -68,7 +80,9 @@ def _claim_response(
         claim_token=taken.claim_token,
         fence=taken.fence,
         lease_expires_at=datetime.fromtimestamp(taken.lease_expires_at, UTC).isoformat(),
-        remaining=store.count_waiting(connection, project_id=project_id, now=now),
+        remaining=store.count_waiting(
+            connection, project_id=project_id, now=now, principal=principal
+        ),
     )
 
 
@@ -89,61 +103,69 @@ def validated_value(task: TaskSpec, value: Any) -> Any:
 
 @router.post("/{item_id}")
 def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep) -> dict[str, Any]:
+    """Record your decision. With several reviewers per item, the item is final once enough of
+    them agree (or an adjudicator decides); until then `status` stays `review`."""
     now = time.time()
     with state.sessions() as session, session.begin():
         item = store.load_item_for_team(session, item_id=item_id, team=key.team)
-        task = get_project(session, team=key.team, project_id=item.project_id).spec.task
-        if body.decision == "unlabelable":
-            new_status, value = ItemStatus.FAILED, None
-        elif body.decision == "correct":
-            if body.value is None:
-                raise ValidationFailedError("value: required when the decision is 'correct'")
-            new_status, value = ItemStatus.REVIEWED, validated_value(task, body.value)
-        else:
-            prediction = store.current_prediction(session, item)
-            if prediction is None or prediction.value is None:
-                raise ValidationFailedError(
-                    "decision: there is no model label to accept; send 'correct' with a value"
-                )
-            new_status, value = ItemStatus.REVIEWED, prediction.value
-        store.submit_label(
-            session.connection(),
+        spec = get_project(session, team=key.team, project_id=item.project_id).spec
+        value = _decided_value(session, item, body, spec.task)
+        connection = session.connection()
+        result = record_decision(
+            connection,
             item_id=item_id,
             principal=key,
             token=body.claim_token,
-            status=new_status,
             value=value,
+            unlabelable=body.decision == "unlabelable",
             now=now,
+            policy=spec.review,
         )
-        if new_status is ItemStatus.REVIEWED and item.version is not None:
-            mark_stale(session.connection(), project_id=item.project_id, version=item.version)
-    return {
-        "id": item_id,
-        "status": new_status.value,
-        "label": {"value": value, "source": "human", "labeled_by": key.name},
-    }
+        if result.final and not result.unlabelable and item.version is not None:
+            mark_stale(connection, project_id=item.project_id, version=item.version)
+    if not result.final:
+        return {"id": item_id, "status": ItemStatus.REVIEW.value, "label": None, "final": False}
+    status = ItemStatus.FAILED if result.unlabelable else ItemStatus.REVIEWED
+    label = {"value": result.value, "source": "human", "labeled_by": ", ".join(result.decided_by)}
+    return {"id": item_id, "status": status.value, "label": label, "final": True}
+
+
+def _decided_value(session: Session, item: Item, body: ReviewDecision, task: TaskSpec) -> Any:
+    if body.decision == "unlabelable":
+        return None
+    if body.decision == "correct":
+        if body.value is None:
+            raise ValidationFailedError("value: required when the decision is 'correct'")
+        return validated_value(task, body.value)
+    prediction = store.current_prediction(session, item)
+    if prediction is None or prediction.value is None:
+        raise ValidationFailedError(
+            "decision: there is no model label to accept; send 'correct' with a value"
+        )
+    return prediction.value
 
 
 @router.post("/{item_id}/undo", response_model=ClaimResponse)
 def undo(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> ClaimResponse:
     """Take back your decision on an item while the claim it was made under lasts: the item is
-    back in review, still claimed by you with the same token."""
+    back in review, claimed by you again with the same token."""
     now = time.time()
     with state.sessions() as session, session.begin():
         item = store.load_item_for_team(session, item_id=item_id, team=key.team)
         connection = session.connection()
-        store.undo_label(
-            connection, item_id=item_id, principal=key, token=body.claim_token, now=now
-        )
+        undo_decision(connection, item_id=item_id, principal=key, token=body.claim_token, now=now)
         if item.version is not None:
             mark_stale(connection, project_id=item.project_id, version=item.version)
+        session.refresh(item)
         taken = store.Claim(
             item_id=item_id,
             claim_token=body.claim_token,
             fence=item.claim_fence,
             lease_expires_at=item.claim_expires_at or now,
         )
-        return _claim_response(state, connection, taken, project_id=item.project_id, now=now)
+        return _claim_response(
+            state, connection, taken, project_id=item.project_id, now=now, principal=key
+        )
 
 
 @router.post("/{item_id}/renew", response_model=RenewResponse)

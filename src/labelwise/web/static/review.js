@@ -38,6 +38,7 @@
     selection: new Set(),
     last: null, // {id, token} of the last decision, for undo
     busy: false,
+    prefetching: false,
   };
 
   function headers(json) {
@@ -178,9 +179,18 @@
   }
 
   async function prefetch() {
-    if (state.next || !state.current) return;
-    state.next = await claim();
-    updateLeft();
+    if (state.next || !state.current || state.prefetching) return;
+    state.prefetching = true;
+    try {
+      const claimed = await claim();
+      if (!claimed) return;
+      // An undo may have filled the slot while the claim was on its way: give the extra back.
+      if (state.next || !state.current) await release(claimed);
+      else state.next = claimed;
+    } finally {
+      state.prefetching = false;
+      updateLeft();
+    }
   }
 
   function release(held, keepalive = false) {
