@@ -117,6 +117,7 @@ class Keys:
     reviewer: str
     reviewer2: str
     other_team: str
+    adjudicator: str
 
     def auth(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {getattr(self, name)}"}
@@ -131,6 +132,7 @@ def keys(engine: Engine) -> Keys:
             reviewer=create_key(session, name="rita", role=Role.REVIEWER, team="acme"),
             reviewer2=create_key(session, name="rob", role=Role.REVIEWER, team="acme"),
             other_team=create_key(session, name="eve", role=Role.ADMIN, team="globex"),
+            adjudicator=create_key(session, name="judy", role=Role.ADJUDICATOR, team="acme"),
         )
 
 

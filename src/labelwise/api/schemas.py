@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.spec import ConsensusSpec, ModelSpec, RoutingSpec, TaskSpec
+from labelwise.spec import ConsensusSpec, ModelSpec, ReviewSpec, RoutingSpec, TaskSpec
 
 
 class _In(BaseModel):
@@ -19,16 +19,19 @@ class ProjectCreate(_In):
     model: ModelSpec
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
 
 
 class ProjectUpdate(_In):
-    """Any of these; a change to task, model, routing or consensus makes a new version."""
+    """Any of these; a change to task, model, routing, consensus or review makes a new
+    version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     task: TaskSpec | None = None
     model: ModelSpec | None = None
     routing: RoutingSpec | None = None
     consensus: ConsensusSpec | None = None
+    review: ReviewSpec | None = None
 
 
 class ProjectPublic(BaseModel):
@@ -39,6 +42,7 @@ class ProjectPublic(BaseModel):
     model: ModelSpec
     routing: RoutingSpec
     consensus: ConsensusSpec
+    review: ReviewSpec
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )

@@ -37,6 +37,7 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         model=project.spec.model,
         routing=project.spec.routing,
         consensus=project.spec.consensus,
+        review=project.spec.review,
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
@@ -57,7 +58,11 @@ def create_project(
 ) -> ProjectPublic:
     check_endpoints([body.model, *body.consensus.models], settings)
     spec = ProjectSpec(
-        task=body.task, model=body.model, routing=body.routing, consensus=body.consensus
+        task=body.task,
+        model=body.model,
+        routing=body.routing,
+        consensus=body.consensus,
+        review=body.review,
     )
     return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
 
@@ -98,6 +103,7 @@ def update_project(
             ("model", body.model),
             ("routing", body.routing),
             ("consensus", body.consensus),
+            ("review", body.review),
         )
         if value is not None
     }
