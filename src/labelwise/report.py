@@ -12,7 +12,9 @@ import time
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from labelwise.agreement import kappa, per_label_kappa
 from labelwise.calibration import Calibration
+from labelwise.domain import ItemStatus
 from labelwise.quality import (
     CurvePoint,
     Estimate,
@@ -27,18 +29,22 @@ from labelwise.quality import (
     label_counts,
     per_label_scores,
     reliability,
+    same_label,
     scored,
     summarize_gold,
     thinned,
 )
+from labelwise.reviewing import UNLABELABLE
 from labelwise.routing import effective_threshold
 from labelwise.spec import ProjectSpec, RoutingSpec
 from labelwise.store.calibrations import stored_calibrations
 from labelwise.store.gold import gold_by_method, gold_by_version
 from labelwise.store.quality import (
+    DecisionRecord,
     audit_verdicts,
     labeled_versions,
     predicted_values,
+    review_decisions,
     status_counts,
     version_usage,
 )
@@ -89,6 +95,27 @@ class MethodComparison(BaseModel):
     routing: bool = Field(description="whether items are routed by this score")
 
 
+class ReviewerStats(BaseModel):
+    reviewer: str
+    decisions: int
+    items_per_hour: float | None = Field(
+        description="decisions per hour of time spent on items (each capped at 10 minutes)"
+    )
+    agreement_with_final: Estimate = Field(
+        description="share of this reviewer's decisions on final items that match the final label"
+    )
+
+
+class ReviewAgreement(BaseModel):
+    items_with_several: int = Field(description="items decided by two reviewers or more")
+    statistic: str | None = Field(description="cohen (two reviewers an item) or fleiss (more)")
+    kappa: float | None
+    per_label: dict[str, float | None] = Field(
+        description="kappa on whether each label applies, one label against the rest"
+    )
+    reviewers: list[ReviewerStats]
+
+
 class QualityReport(BaseModel):
     project_id: int
     version: int
@@ -115,6 +142,7 @@ class QualityReport(BaseModel):
     confidence_methods: list[MethodComparison] = Field(
         description="with consensus: logprob, agreement and combined scores on the same gold"
     )
+    reviewing: ReviewAgreement
 
 
 def build_report(
@@ -159,6 +187,60 @@ def build_report(
         audit=_audit(connection, project_id, version, routing),
         versions=_compare(gold, routing),
         confidence_methods=_methods(connection, project_id, version, calibration),
+        reviewing=_reviewing(
+            review_decisions(connection, project_id=project_id, version=version), labels
+        ),
+    )
+
+
+# A decision that took longer than this counts as this long: the reviewer was away.
+_MAX_SECONDS_PER_DECISION = 600.0
+
+
+def _as_category(record: DecisionRecord) -> frozenset[str]:
+    if record.unlabelable:
+        return frozenset({UNLABELABLE})
+    value = record.value
+    return frozenset(map(str, value)) if isinstance(value, list) else frozenset({str(value)})
+
+
+def _reviewing(records: list[DecisionRecord], labels: list[str]) -> ReviewAgreement:
+    by_item: dict[int, list[frozenset[str]]] = {}
+    for record in records:
+        if not record.adjudication:
+            by_item.setdefault(record.item_id, []).append(_as_category(record))
+    several = [ratings for ratings in by_item.values() if len(ratings) >= 2]
+    statistic = None
+    if several:
+        statistic = "cohen" if all(len(r) == 2 for r in several) else "fleiss"
+    by_reviewer: dict[str, list[DecisionRecord]] = {}
+    for record in records:
+        by_reviewer.setdefault(record.reviewer, []).append(record)
+    return ReviewAgreement(
+        items_with_several=len(several),
+        statistic=statistic,
+        kappa=kappa(several) if several else None,
+        per_label=per_label_kappa(several, labels) if several else {},
+        reviewers=[_reviewer(name, mine) for name, mine in sorted(by_reviewer.items())],
+    )
+
+
+def _reviewer(name: str, mine: list[DecisionRecord]) -> ReviewerStats:
+    timed = [r.decided_at - r.claimed_at for r in mine if r.claimed_at is not None]
+    active = sum(min(max(seconds, 0.0), _MAX_SECONDS_PER_DECISION) for seconds in timed)
+    final = [
+        r for r in mine if r.item_status in (ItemStatus.REVIEWED.value, ItemStatus.FAILED.value)
+    ]
+    agreed = sum(
+        (r.unlabelable and r.item_status == ItemStatus.FAILED.value)
+        or (not r.unlabelable and same_label(r.value, r.item_label))
+        for r in final
+    )
+    return ReviewerStats(
+        reviewer=name,
+        decisions=len(mine),
+        items_per_hour=round(len(timed) * 3600 / active, 1) if active > 0 else None,
+        agreement_with_final=estimate(agreed, len(final)),
     )
 
 

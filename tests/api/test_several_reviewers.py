@@ -75,6 +75,10 @@ def test_disagreement_goes_to_an_adjudicator(
     assert claim(client, keys, "reviewer", project_id) is None
     judged = claim(client, keys, "adjudicator", project_id)
     assert judged["item"]["reason"] == "disagreement"
+    assert [(v["reviewer"], v["value"]) for v in judged["votes"]] == [
+        ("rita", "negative"),
+        ("rob", "positive"),
+    ]
     final = decide(client, keys, "adjudicator", judged, "positive")
     assert final["final"] is True and final["label"]["labeled_by"] == "judy"
     assert claim(client, keys, "adjudicator", project_id) is None
@@ -106,3 +110,33 @@ def test_agreement_cannot_exceed_reviewers(client: TestClient, keys: Keys) -> No
     response = client.post("/v1/projects", json=bad, headers=keys.auth("admin"))
     assert response.status_code == 422
     assert "agreement" in response.json()["error"]["message"]
+
+
+def test_agreement_figures_in_the_quality_report(
+    client: TestClient, keys: Keys, engine: Engine, two_reviewer_project: dict[str, Any]
+) -> None:
+    project_id = two_reviewer_project["id"]
+    send_to_review(client, keys, engine, two_reviewer_project, 2)
+    # Item 1: both say negative. Item 2: they split, and the adjudicator says positive.
+    for who, values in (
+        ("reviewer", ["negative", "negative"]),
+        ("reviewer2", ["negative", "positive"]),
+    ):
+        for value in values:
+            decide(client, keys, who, claim(client, keys, who, project_id), value)
+    decide(client, keys, "adjudicator", claim(client, keys, "adjudicator", project_id), "positive")
+
+    report = client.get(f"/v1/projects/{project_id}/quality", headers=keys.auth("admin")).json()
+    reviewing = report["reviewing"]
+    assert reviewing["items_with_several"] == 2 and reviewing["statistic"] == "cohen"
+    # Observed agreement 1/2, chance agreement 1/2: no better than chance.
+    assert reviewing["kappa"] == pytest.approx(0.0)
+    assert set(reviewing["per_label"]) == {"positive", "negative"}
+    stats = {r["reviewer"]: r for r in reviewing["reviewers"]}
+    assert {name: s["decisions"] for name, s in stats.items()} == {"judy": 1, "rita": 2, "rob": 2}
+    assert stats["rita"]["agreement_with_final"]["value"] == 0.5
+    assert stats["rob"]["agreement_with_final"]["value"] == 1.0
+    assert stats["judy"]["agreement_with_final"]["value"] == 1.0
+    assert all(s["items_per_hour"] and s["items_per_hour"] > 0 for s in stats.values())
+    page = client.get(f"/projects/{project_id}/quality", headers=keys.auth("admin")).text
+    assert "Reviewers" in page and "rita" in page

@@ -162,3 +162,34 @@ def test_two_reviewers_never_hold_the_same_item_and_a_closed_tab_gives_its_items
         time.sleep(0.05)
     assert first_key not in holders().values()
     second.close()
+
+
+def test_an_adjudicator_sees_the_reviewers_votes_as_text(
+    browser: Any, live_server: LiveServer, keys: Keys, engine: Engine
+) -> None:
+    definition = {**PROJECT, "review": {"reviewers_per_item": 2}}
+    _project_id, ids = items_in_review(live_server, keys, engine, ["Meh"], definition)
+    for key, label in ((keys.reviewer, "1"), (keys.reviewer2, "2")):
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        sign_in(page, live_server, key)
+        on_item(page, ids[0])
+        page.keyboard.press(label)
+        page.keyboard.press("Enter")
+        expect(page.locator("#empty")).to_be_visible()
+        expect(page.locator("#status")).to_have_text(
+            "Saved: the item waits for another reviewer's decision."
+        )
+        assert errors == []
+        page.close()
+    page = browser.new_page()
+    sign_in(page, live_server, keys.adjudicator)
+    on_item(page, ids[0])
+    expect(page.locator("#reason")).to_have_text("reviewers disagree: adjudicate")
+    expect(page.locator("#votes")).to_have_text("Reviewers said: rita: positive; rob: negative")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#empty")).to_be_visible()
+    assert labels(engine, ids)[ids[0]] == ("reviewed", "negative", "human")
+    page.close()

@@ -141,9 +141,19 @@ class ClaimRequest(_In):
     )
 
 
+class Vote(BaseModel):
+    reviewer: str
+    value: Any
+    unlabelable: bool
+
+
 class ClaimResponse(BaseModel):
     item: ItemPublic
     prediction: PredictionPublic | None
+    votes: list[Vote] = Field(
+        default_factory=list,
+        description="for an adjudicator: what the reviewers who disagreed decided",
+    )
     claim_token: str
     fence: int
     lease_expires_at: str

@@ -78,7 +78,7 @@ def record_decision(
         raise ConflictError("you have already decided this item", code="already_decided") from None
     mine = Decision(principal.name, value, unlabelable)
     result = verdict(
-        _reviewers_decisions(connection, item_id),
+        reviewers_decisions(connection, item_id),
         policy,
         adjudicator=mine if adjudicating else None,
     )
@@ -105,7 +105,8 @@ def record_decision(
     return result
 
 
-def _reviewers_decisions(connection: Connection, item_id: int) -> list[Decision]:
+def reviewers_decisions(connection: Connection, item_id: int) -> list[Decision]:
+    """The reviewers' decisions on an item so far (not an adjudicator's), oldest first."""
     rows = connection.execute(
         select(decisions.c.reviewer_name, decisions.c.value, decisions.c.unlabelable)
         .where(decisions.c.item_id == item_id, decisions.c.adjudication.is_(False))

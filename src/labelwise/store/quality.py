@@ -11,8 +11,9 @@ from sqlalchemy import Connection, String, cast, func, select
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason
 from labelwise.quality import same_label
-from labelwise.store.models import Item, Prediction, ProjectVersion
+from labelwise.store.models import Item, Prediction, ProjectVersion, ReviewDecision
 
+decisions = ReviewDecision.__table__
 items = Item.__table__
 predictions = Prediction.__table__
 versions = ProjectVersion.__table__
@@ -124,3 +125,40 @@ def labeled_versions(connection: Connection, *, project_id: int) -> list[int]:
         .order_by(versions.c.version)
     ).all()
     return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One reviewer's decision, with the item's final state, for agreement and pace."""
+
+    item_id: int
+    reviewer: str
+    value: Any
+    unlabelable: bool
+    adjudication: bool
+    claimed_at: float | None
+    decided_at: float
+    item_status: str
+    item_label: Any
+
+
+def review_decisions(
+    connection: Connection, *, project_id: int, version: int
+) -> list[DecisionRecord]:
+    rows = connection.execute(
+        select(
+            decisions.c.item_id,
+            decisions.c.reviewer_name,
+            decisions.c.value,
+            decisions.c.unlabelable,
+            decisions.c.adjudication,
+            decisions.c.claimed_at,
+            decisions.c.decided_at,
+            items.c.status,
+            items.c.label_value,
+        )
+        .join(items, items.c.id == decisions.c.item_id)
+        .where(items.c.project_id == project_id, items.c.version == version)
+        .order_by(decisions.c.id)
+    ).all()
+    return [DecisionRecord(*row) for row in rows]

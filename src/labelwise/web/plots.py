@@ -62,7 +62,8 @@ def accuracy_coverage_plot(report: QualityReport) -> str | None:
     axes.set_xlim(0, 1.02)
     axes.set_ylim(max(0.0, min(p.accuracy for p in points) - 0.05), 1.01)
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower left", fontsize=8)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="lower left", fontsize=8)
     axes.set_title("Accuracy against coverage (gold)")
     return _svg_uri(figure)
 

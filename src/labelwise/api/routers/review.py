@@ -18,15 +18,16 @@ from labelwise.api.schemas import (
     RenewRequest,
     RenewResponse,
     ReviewDecision,
+    Vote,
 )
 from labelwise.api.views import item_public, prediction_public
 from labelwise.domain import ItemStatus
-from labelwise.errors import ValidationFailedError
+from labelwise.errors import ReviewReason, ValidationFailedError
 from labelwise.spec import TaskSpec
 from labelwise.store import review as store
 from labelwise.store.batches import item_view
 from labelwise.store.calibrations import mark_stale
-from labelwise.store.decisions import record_decision, undo_decision
+from labelwise.store.decisions import record_decision, reviewers_decisions, undo_decision
 from labelwise.store.keys import Principal
 from labelwise.store.models import Item
 from labelwise.store.projects import get_project
@@ -74,9 +75,16 @@ def _claim_response(
 ) -> ClaimResponse:
     with state.sessions(bind=connection) as session:
         view = item_view(session, taken.item_id)
+    votes = []
+    if view.reason == ReviewReason.DISAGREEMENT.value and principal.adjudicates:
+        votes = [
+            Vote(reviewer=d.reviewer, value=d.value, unlabelable=d.unlabelable)
+            for d in reviewers_decisions(connection, taken.item_id)
+        ]
     return ClaimResponse(
         item=item_public(view),
         prediction=prediction_public(view),
+        votes=votes,
         claim_token=taken.claim_token,
         fence=taken.fence,
         lease_expires_at=datetime.fromtimestamp(taken.lease_expires_at, UTC).isoformat(),

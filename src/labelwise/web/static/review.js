@@ -24,6 +24,7 @@
     refusal: "model refused",
     llm_error: "model error",
     delivery_exhausted: "could not be labeled",
+    disagreement: "reviewers disagree: adjudicate",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -266,6 +267,7 @@
     const reason = held.item.reason;
     $("reason").textContent = REASONS[reason] || reason || "";
     $("reason").classList.toggle("audit", reason === "audit");
+    $("reason").classList.toggle("disagreement", reason === "disagreement");
     const hasLabel = prediction && prediction.value !== null && prediction.value !== undefined;
     $("model-label").textContent = hasLabel
       ? `Model: ${formatValue(prediction.value)}`
@@ -274,6 +276,12 @@
       prediction && typeof prediction.confidence === "number"
         ? `confidence ${(prediction.confidence * 100).toFixed(1)}% (${prediction.method})`
         : "";
+    const votes = held.votes || [];
+    $("votes").hidden = votes.length === 0;
+    $("votes").textContent = votes.length
+      ? "Reviewers said: " +
+        votes.map((v) => `${v.reviewer}: ${v.unlabelable ? "unlabelable" : formatValue(v.value)}`).join("; ")
+      : "";
     const rationale = prediction && prediction.rationale;
     $("rationale-box").hidden = !rationale;
     $("rationale").textContent = rationale || "";
@@ -346,7 +354,11 @@
         return;
       }
       state.last = { id: held.item.id, token: held.claim_token };
-      say(`Saved: ${formatValue(result.data.label.value)}.`);
+      say(
+        result.data.final
+          ? `Saved: ${formatValue(result.data.label.value)}.`
+          : "Saved: the item waits for another reviewer's decision.",
+      );
       await advance();
     } finally {
       state.busy = false;
