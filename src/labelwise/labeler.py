@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from labelwise.consensus import Vote, default_method
 from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome, Scored
 from labelwise.errors import LabelingError, ReviewReason
+from labelwise.examples import Example, ExampleCache
 from labelwise.llm.call import StructuredAnswer, StructuredRequest, call_structured
 from labelwise.llm.client import LLMClients
 from labelwise.llm.compat import ProviderQuirks
@@ -70,13 +71,23 @@ class Labeler:
         self.quirks = ProviderQuirks()
         # One bound for every LLM request this process makes, agreement samples included.
         self._slots = asyncio.Semaphore(settings.llm_concurrency)
+        # Reviewed items by project, for the learning loop (filled by the pipeline).
+        self.example_cache = ExampleCache()
 
-    async def label(self, spec: ProjectSpec, *, item_id: int, data: dict[str, Any]) -> LabelOutcome:
+    async def label(
+        self,
+        spec: ProjectSpec,
+        *,
+        item_id: int,
+        data: dict[str, Any],
+        examples: Sequence[Example] = (),
+    ) -> LabelOutcome:
+        """`examples` are reviewed items like this one, shown in its prompt (learning loop)."""
         started = time.perf_counter()
         meter = CallMeter()
         outcome = LabelOutcome(item_id=item_id, model=spec.model.name)
         try:
-            labeled = await self._label(spec, data, meter)
+            labeled = await self._label(spec, data, examples, meter)
             outcome.value, outcome.confidence = labeled.value, labeled.confidence
             outcome.model = labeled.model or spec.model.name
             outcome.rationale = labeled.rationale
@@ -94,11 +105,17 @@ class Labeler:
     async def aclose(self) -> None:
         await self.clients.aclose()
 
-    async def _label(self, spec: ProjectSpec, data: dict[str, Any], meter: CallMeter) -> _Labeled:
+    async def _label(
+        self,
+        spec: ProjectSpec,
+        data: dict[str, Any],
+        examples: Sequence[Example],
+        meter: CallMeter,
+    ) -> _Labeled:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         client = self.clients.for_model(spec.model)
-        request = self._request(spec, prepared, data)
+        request = self._request(spec, prepared, data, examples)
         first = await self._call(client, request, meter)
         rationale = task_type.rationale(first.answer)
         own = (
@@ -107,7 +124,7 @@ class Labeler:
             else None
         )
         if spec.consensus.enabled:
-            alternatives = await self._consensus(spec, data, request, first, own, meter)
+            alternatives = await self._consensus(spec, data, examples, request, first, own, meter)
             if alternatives:
                 chosen = alternatives[default_method(list(alternatives))]
                 return _Labeled(
@@ -124,14 +141,19 @@ class Labeler:
         return _Labeled(value, agreed, first.model, rationale)
 
     def _request(
-        self, spec: ProjectSpec, prepared: _Prepared, data: dict[str, Any]
+        self,
+        spec: ProjectSpec,
+        prepared: _Prepared,
+        data: dict[str, Any],
+        examples: Sequence[Example],
     ) -> StructuredRequest:
         top_logprobs = self.settings.llm_top_logprobs
+        user = prepared.task_type.user_prompt(spec.task, self.prompts, data, examples)
         return StructuredRequest(
             model=spec.model.name,
             messages=[
                 {"role": "system", "content": prepared.system_prompt},
-                {"role": "user", "content": prepared.task_type.user_prompt(self.prompts, data)},
+                {"role": "user", "content": user},
             ],
             mode=spec.model.output_mode,
             schema=prepared.contract.schema,
@@ -146,6 +168,7 @@ class Labeler:
         self,
         spec: ProjectSpec,
         data: dict[str, Any],
+        examples: Sequence[Example],
         request: StructuredRequest,
         first: StructuredAnswer,
         own: Confidence | None,
@@ -165,7 +188,7 @@ class Labeler:
             calls.append(
                 self._call(
                     self.clients.for_model(model),
-                    self._request(voter, self._prepare(voter), data),
+                    self._request(voter, self._prepare(voter), data, examples),
                     meter,
                 )
             )

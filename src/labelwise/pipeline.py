@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 
 from labelwise.domain import LabelOutcome
 from labelwise.errors import ReviewReason
+from labelwise.examples import Example, ExampleIndex
 from labelwise.labeler import Labeler
 from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.calibrations import refresh_calibration, stored_calibrations
 from labelwise.store.db import read_only
+from labelwise.store.examples import reviewed_examples
 from labelwise.store.labeling import (
     ClaimedItem,
     claim_delivered_items,
@@ -46,6 +48,10 @@ class _Finished:
     item: ClaimedItem
     spec: ProjectSpec
     outcome: LabelOutcome
+
+
+def _labels_of(value: object) -> set[str]:
+    return {str(v) for v in value} if isinstance(value, list) else {str(value)}
 
 
 class ChunkRun:
@@ -67,11 +73,17 @@ class ChunkRun:
         if not claimed:
             return 0
         specs = await asyncio.to_thread(self._specs, claimed)
+        examples = await asyncio.to_thread(self._examples, claimed, specs)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
             await asyncio.gather(
-                *(self._label(item, specs[(item.project_id, item.version)]) for item in claimed)
+                *(
+                    self._label(
+                        item, specs[(item.project_id, item.version)], examples.get(item.id, ())
+                    )
+                    for item in claimed
+                )
             )
         finally:
             writer.cancel()
@@ -106,9 +118,35 @@ class ChunkRun:
         with Session(read_only(self.engine)) as session:
             return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
-    async def _label(self, item: ClaimedItem, spec: ProjectSpec) -> None:
+    def _examples(
+        self, claimed: Sequence[ClaimedItem], specs: dict[tuple[int, int], ProjectSpec]
+    ) -> dict[int, list[Example]]:
+        """For projects that learn from reviews: the reviewed items most like each item, with
+        labels the item's version still has. The pool is cached per process for a short while."""
+        chosen: dict[int, list[Example]] = {}
+        cache = self.labeler.example_cache
+        for item in claimed:
+            spec = specs[(item.project_id, item.version)]
+            k = spec.task.examples_from_reviews
+            if k == 0:
+                continue
+            index = cache.get(item.project_id)
+            if index is None:
+                with read_only(self.engine).connect() as connection:
+                    index = ExampleIndex(reviewed_examples(connection, project_id=item.project_id))
+                cache.put(item.project_id, index)
+            allowed = set(spec.task.label_names)
+            similar = index.most_similar(item.data, k * 2, exclude_item=item.id)
+            chosen[item.id] = [e for e in similar if _labels_of(e.label) <= allowed][:k]
+        return chosen
+
+    async def _label(
+        self, item: ClaimedItem, spec: ProjectSpec, examples: Sequence[Example] = ()
+    ) -> None:
         try:
-            outcome = await self.labeler.label(spec, item_id=item.id, data=item.data)
+            outcome = await self.labeler.label(
+                spec, item_id=item.id, data=item.data, examples=examples
+            )
         except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
             log.exception("labeling item %s raised", item.id)
             outcome = LabelOutcome(

@@ -34,6 +34,8 @@ class TaskSpec(_Strict):
     multi_label: bool = False
     # Ask for a short rationale before the label; confidence is still read at the label tokens.
     rationale: bool = False
+    # The learning loop: this many reviewed items most like each item go into its prompt.
+    examples_from_reviews: int = Field(default=0, ge=0, le=20)
     examples: list[FewShotExample] = Field(default_factory=list, max_length=50)
 
     @field_validator("labels", mode="before")

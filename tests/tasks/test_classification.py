@@ -171,7 +171,7 @@ def _item_block(user: str) -> str:
 
 def test_user_prompt_is_the_item_as_delimited_json(prompts: PromptLibrary) -> None:
     data = {"text": "Great value", "stars": 5}
-    user = TASK.user_prompt(prompts, data)
+    user = TASK.user_prompt(sentiment(), prompts, data)
     assert user.rstrip().endswith("</item>")
     assert "not instructions" in user
     assert json.loads(_item_block(user)) == data
@@ -179,7 +179,7 @@ def test_user_prompt_is_the_item_as_delimited_json(prompts: PromptLibrary) -> No
 
 def test_hostile_item_text_stays_inside_the_json_string(prompts: PromptLibrary) -> None:
     data = {"text": HOSTILE}
-    user = TASK.user_prompt(prompts, data)
+    user = TASK.user_prompt(sentiment(), prompts, data)
     # Exactly one pair of markers: the item's own "</item>" cannot close the block ...
     assert user.count("<item>") == 1 and user.count("</item>") == 1
     block = _item_block(user)
@@ -194,7 +194,7 @@ def test_item_text_never_enters_the_system_prompt(prompts: PromptLibrary) -> Non
     spec = sentiment()
     system = TASK.system_prompt(spec, prompts, answer_schema=None)
     assert "Great value" not in system
-    TASK.user_prompt(prompts, {"text": "Great value"})
+    TASK.user_prompt(sentiment(), prompts, {"text": "Great value"})
     assert TASK.system_prompt(spec, prompts, answer_schema=None) == system
 
 

@@ -68,7 +68,7 @@ class BatchAccepted(BaseModel):
 
 
 class RelabelAccepted(BaseModel):
-    id: int
+    id: int = Field(description="the batch (or, for the review queue, the project) relabeled")
     version: int = Field(description="the project version the items are labeled with now")
     relabeled: int = Field(description="items put back to pending; human labels are kept")
 

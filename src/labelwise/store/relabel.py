@@ -1,43 +1,60 @@
-"""Relabeling a batch with the project's current version.
+"""Labeling items again with the project's current version.
 
 Only labels that rest on a model are redone: items accepted by the model, and items waiting in
-review that no reviewer holds. Human decisions stay. The earlier version's prediction is kept
-(predictions are unique per item and version), so versions can be compared on the same gold.
+review that no reviewer holds. Human decisions stay.
+
+- A batch (`relabel_batch`): its items labeled under an older version. The earlier prediction is
+  kept (predictions are unique per item and version), so versions compare on the same gold.
+- The review queue (`relabel_queue`): items waiting for a low, uncalibrated or missing score,
+  whatever their version, for a prompt that has learned from reviews since. Their prediction of
+  the current version, if any, is replaced: it is exactly what is being redone.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus, LabelSource
+from labelwise.errors import ReviewReason
 from labelwise.store.batches import get_batch
-from labelwise.store.models import Item, Project
+from labelwise.store.models import Item, Prediction, Project
+from labelwise.store.projects import get_project
 
 items = Item.__table__
+predictions = Prediction.__table__
+
+# What a better prompt can change; failures and audits wait for their human.
+_SCORE_REASONS = (
+    ReviewReason.LOW_CONFIDENCE.value,
+    ReviewReason.UNCALIBRATED.value,
+    ReviewReason.NO_CONFIDENCE.value,
+)
 
 
 @dataclass(frozen=True)
 class RelabelResult:
-    batch_id: int
     version: int
     relabeled: int
     # RQ job id -> the ids of the items that job delivers.
     chunks: dict[str, list[int]]
 
 
-def _model_labeled(batch_id: int, version: int, now: float) -> object:
-    unclaimed = or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+def _unclaimed(now: float) -> Any:
+    return or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+
+
+def _model_decided(now: float) -> Any:
     return and_(
-        items.c.batch_id == batch_id,
-        items.c.version < version,
         or_(items.c.label_source.is_(None), items.c.label_source == LabelSource.MODEL.value),
         or_(
             items.c.status == ItemStatus.ACCEPTED.value,
-            and_(items.c.status == ItemStatus.REVIEW.value, unclaimed),
+            and_(items.c.status == ItemStatus.REVIEW.value, _unclaimed(now)),
         ),
     )
 
@@ -57,7 +74,35 @@ def relabel_batch(
     version = session.execute(
         select(Project.current_version).where(Project.id == batch.project_id)
     ).scalar_one()
-    condition = _model_labeled(batch_id, version, now)
+    condition = and_(items.c.batch_id == batch_id, items.c.version < version, _model_decided(now))
+    return _requeue(session, condition, version, chunk_size, lease_until)
+
+
+def relabel_queue(
+    session: Session,
+    *,
+    team: str,
+    project_id: int,
+    chunk_size: int,
+    now: float,
+    lease_until: float,
+) -> RelabelResult:
+    """Put the project's unclaimed items waiting in review for their score back to `pending`
+    under the current version, in one transaction."""
+    project = get_project(session, team=team, project_id=project_id)
+    condition = and_(
+        items.c.project_id == project.id,
+        items.c.status == ItemStatus.REVIEW.value,
+        items.c.reason.in_(_SCORE_REASONS),
+        items.c.label_source.is_(None),
+        _unclaimed(now),
+    )
+    return _requeue(session, condition, project.version, chunk_size, lease_until)
+
+
+def _requeue(
+    session: Session, condition: Any, version: int, chunk_size: int, lease_until: float
+) -> RelabelResult:
     candidates = list(
         session.execute(select(items.c.id).where(condition).order_by(items.c.id)).scalars()
     )
@@ -65,28 +110,39 @@ def relabel_batch(
     chunks: dict[str, list[int]] = {}
     for start in range(0, len(candidates), chunk_size):
         job_id = uuid.uuid4().hex
-        taken = connection.execute(
-            update(items)
-            .where(items.c.id.in_(candidates[start : start + chunk_size]), condition)
-            .values(
-                status=ItemStatus.PENDING.value,
-                reason=None,
-                version=version,
-                label_value=None,
-                label_confidence=None,
-                label_source=None,
-                labeled_by=None,
-                labeled_at=None,
-                claim_token=None,
-                claim_expires_at=None,
-                lease_owner=job_id,
-                lease_expires_at=lease_until,
-                deliveries=0,
-            )
-            .returning(items.c.id)
-        ).scalars()
-        ids = sorted(taken)
-        if ids:
-            chunks[job_id] = ids
+        taken = sorted(
+            connection.execute(
+                update(items)
+                .where(items.c.id.in_(candidates[start : start + chunk_size]), condition)
+                .values(
+                    status=ItemStatus.PENDING.value,
+                    reason=None,
+                    version=version,
+                    label_value=None,
+                    label_confidence=None,
+                    label_source=None,
+                    labeled_by=None,
+                    labeled_at=None,
+                    claim_token=None,
+                    claim_expires_at=None,
+                    lease_owner=job_id,
+                    lease_expires_at=lease_until,
+                    deliveries=0,
+                )
+                .returning(items.c.id)
+            ).scalars()
+        )
+        if taken:
+            _forget_predictions(connection, taken, version)
+            chunks[job_id] = taken
     session.commit()
-    return RelabelResult(batch_id, version, sum(len(ids) for ids in chunks.values()), chunks)
+    return RelabelResult(version, sum(len(ids) for ids in chunks.values()), chunks)
+
+
+def _forget_predictions(connection: Any, item_ids: Sequence[int], version: int) -> None:
+    """The prediction being redone goes, so the new one can take its (item, version) key."""
+    connection.execute(
+        delete(predictions).where(
+            predictions.c.item_id.in_(list(item_ids)), predictions.c.version == version
+        )
+    )

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from labelwise.consensus import Vote
 from labelwise.domain import Confidence, TokenLogprob
+from labelwise.examples import Example
 from labelwise.prompts import PromptLibrary
 from labelwise.spec import TaskSpec
 
@@ -50,7 +51,13 @@ class TaskType(Protocol):
         """The reasoning the answer gave before its label, when the task asked for one."""
         ...
 
-    def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
+    def user_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        data: Mapping[str, Any],
+        examples: Sequence[Example] = (),
+    ) -> str:
         """The item, delimited and declared as data."""
         ...
 

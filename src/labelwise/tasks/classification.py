@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from labelwise import confidence, consensus
 from labelwise.consensus import Vote
 from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
+from labelwise.examples import Example
 from labelwise.prompts import PromptLibrary
 from labelwise.spec import TaskSpec
 from labelwise.tasks.base import OutputContract, data_json
@@ -134,8 +135,18 @@ class ClassificationTask:
             answer_schema=answer_schema,
         )
 
-    def user_prompt(self, prompts: PromptLibrary, data: Mapping[str, Any]) -> str:
-        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data))
+    def user_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        data: Mapping[str, Any],
+        examples: Sequence[Example] = (),
+    ) -> str:
+        shown = [
+            {"data_json": data_json(e.data), "answer_json": _answer_json(task, e.label)}
+            for e in examples
+        ]
+        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data), examples=shown)
 
     def rationale(self, answer: BaseModel) -> str | None:
         text = getattr(answer, "rationale", None)

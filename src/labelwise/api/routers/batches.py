@@ -25,7 +25,7 @@ from labelwise.errors import ValidationFailedError
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
-from labelwise.store.relabel import relabel_batch
+from labelwise.store.relabel import relabel_batch, relabel_queue
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["batches"])
@@ -79,17 +79,17 @@ def _ingest(
             chunk_size=settings.chunk_size,
             lease_until=time.time() + settings.queued_lease_seconds,
         )
-    deliver(state, result.chunks, batch_id=result.batch_id)
+    deliver(state, result.chunks, what=f"batch {result.batch_id}")
     return result
 
 
-def deliver(state: AppState, chunks: dict[str, list[int]], *, batch_id: int) -> None:
+def deliver(state: AppState, chunks: dict[str, list[int]], *, what: str) -> None:
     """Enqueue committed items. If Redis fails, their leases are expired so the reconciler
     delivers them once it answers again: nothing committed is lost."""
     try:
         state.delivery.enqueue_chunks(chunks)
     except Exception:
-        log.exception("enqueue for batch %s failed; leaving it to the reconciler", batch_id)
+        log.exception("enqueue for %s failed; leaving it to the reconciler", what)
         with state.engine.begin() as connection:
             expire_delivery(connection, job_ids=list(chunks))
 
@@ -112,8 +112,31 @@ def relabel(batch_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepte
             now=now,
             lease_until=now + state.settings.queued_lease_seconds,
         )
-    deliver(state, result.chunks, batch_id=batch_id)
+    deliver(state, result.chunks, what=f"batch {batch_id}")
     return RelabelAccepted(id=batch_id, version=result.version, relabeled=result.relabeled)
+
+
+@router.post(
+    "/v1/projects/{project_id}/review-queue/relabel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RelabelAccepted,
+)
+def relabel_review_queue(project_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepted:
+    """Label again, with the current version, the project's items waiting unclaimed in review for
+    a low, uncalibrated or missing score: with `examples_from_reviews`, the prompt has learned
+    from the reviews made since, so the queue can shrink without more human work."""
+    now = time.time()
+    with state.sessions() as session:
+        result = relabel_queue(
+            session,
+            team=key.team,
+            project_id=project_id,
+            chunk_size=state.settings.chunk_size,
+            now=now,
+            lease_until=now + state.settings.queued_lease_seconds,
+        )
+    deliver(state, result.chunks, what=f"project {project_id}'s review queue")
+    return RelabelAccepted(id=project_id, version=result.version, relabeled=result.relabeled)
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
