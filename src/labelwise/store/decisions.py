@@ -17,7 +17,7 @@ from labelwise.errors import ConflictError, ReviewReason
 from labelwise.reviewing import Decision, Verdict, verdict
 from labelwise.spec import ReviewSpec
 from labelwise.store.keys import Principal
-from labelwise.store.models import Item, ReviewDecision
+from labelwise.store.models import NO_LABEL, Item, ReviewDecision
 from labelwise.store.review import holding
 
 items = Item.__table__
@@ -152,12 +152,8 @@ def undo_decision(
         update(items)
         .where(items.c.id == item_id)
         .values(
+            **NO_LABEL,
             status=ItemStatus.REVIEW.value,
-            label_value=None,
-            label_confidence=None,
-            label_source=None,
-            labeled_by=None,
-            labeled_at=None,
             gold=items.c.ground_truth.is_not(None),
             claim_token=token,
             claimed_by=principal.key_id,

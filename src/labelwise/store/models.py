@@ -32,6 +32,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# An item's final-label columns, emptied: for an item going back to review or to the model.
+NO_LABEL: dict[str, Any] = {
+    "label_value": None,
+    "label_confidence": None,
+    "label_source": None,
+    "labeled_by": None,
+    "labeled_at": None,
+}
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, Any: JSON}
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ReviewReason
 from labelwise.store.batches import get_batch
-from labelwise.store.models import Item, Prediction, Project
+from labelwise.store.models import NO_LABEL, Item, Prediction, Project
 from labelwise.store.projects import get_project
 
 items = Item.__table__
@@ -115,14 +115,10 @@ def _requeue(
                 update(items)
                 .where(items.c.id.in_(candidates[start : start + chunk_size]), condition)
                 .values(
+                    **NO_LABEL,
                     status=ItemStatus.PENDING.value,
                     reason=None,
                     version=version,
-                    label_value=None,
-                    label_confidence=None,
-                    label_source=None,
-                    labeled_by=None,
-                    labeled_at=None,
                     claim_token=None,
                     claim_expires_at=None,
                     lease_owner=job_id,
