@@ -108,3 +108,5 @@ class LabelOutcome:
     rationale: str | None = None
     # With consensus: the value and confidence under each scoring method, by method name.
     alternatives: dict[str, Scored] = field(default_factory=dict)
+    # Copied from an item with the same content: no LLM call was made for this one.
+    cache_hit: bool = False

@@ -63,4 +63,5 @@ def outcome_row(
         error_message=outcome.error_message,
         rationale=outcome.rationale,
         scores={method: s.to_json() for method, s in outcome.alternatives.items()} or None,
+        cache_hit=outcome.cache_hit,
     )

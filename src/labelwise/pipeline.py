@@ -12,15 +12,17 @@ that moment; a write that brings gold recalibrates its version before it commits
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from labelwise.domain import LabelOutcome
+from labelwise.domain import LabelOutcome, Usage
 from labelwise.errors import ReviewReason
 from labelwise.examples import Example, ExampleIndex
 from labelwise.labeler import Labeler
@@ -37,6 +39,7 @@ from labelwise.store.labeling import (
     record_outcomes,
 )
 from labelwise.store.projects import get_version_specs
+from labelwise.store.result_cache import cached_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ class ChunkRun:
         self.finished: list[_Finished] = []
         self.in_flight: set[int] = set()
         self.written = 0
+        # Identical items of this chunk wait for the first of them to be labeled.
+        self._leaders: dict[tuple[int, int, int | None, str], asyncio.Future[LabelOutcome]] = {}
 
     async def run(self, item_ids: Sequence[int]) -> int:
         # Database calls run in a thread: on SQLite one may wait for the write lock, and the
@@ -74,13 +79,17 @@ class ChunkRun:
             return 0
         specs = await asyncio.to_thread(self._specs, claimed)
         examples = await asyncio.to_thread(self._examples, claimed, specs)
+        reused = await asyncio.to_thread(self._cached, claimed, specs)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
             await asyncio.gather(
                 *(
                     self._label(
-                        item, specs[(item.project_id, item.version)], examples.get(item.id, ())
+                        item,
+                        specs[(item.project_id, item.version)],
+                        examples.get(item.id, ()),
+                        reused.get(item.id),
                     )
                     for item in claimed
                 )
@@ -140,20 +149,78 @@ class ChunkRun:
             chosen[item.id] = [e for e in similar if _labels_of(e.label) <= allowed][:k]
         return chosen
 
+    def _cached(
+        self, claimed: Sequence[ClaimedItem], specs: dict[tuple[int, int], ProjectSpec]
+    ) -> dict[int, LabelOutcome]:
+        """Items whose content an earlier prediction of their version already labeled."""
+        wanted: dict[tuple[int, int, int | None], list[ClaimedItem]] = defaultdict(list)
+        for item in claimed:
+            scope = specs[(item.project_id, item.version)].result_cache
+            if scope != "off" and item.content_hash:
+                batch = item.batch_id if scope == "batch" else None
+                wanted[(item.project_id, item.version, batch)].append(item)
+        if not wanted:
+            return {}
+        reused: dict[int, LabelOutcome] = {}
+        with read_only(self.engine).connect() as connection:
+            for (project_id, version, batch), group in wanted.items():
+                found = cached_outcomes(
+                    connection,
+                    project_id=project_id,
+                    version=version,
+                    hashes=[item.content_hash for item in group if item.content_hash],
+                    batch_id=batch,
+                )
+                for item in group:
+                    if item.content_hash in found:
+                        reused[item.id] = found[item.content_hash]
+        return reused
+
     async def _label(
-        self, item: ClaimedItem, spec: ProjectSpec, examples: Sequence[Example] = ()
+        self,
+        item: ClaimedItem,
+        spec: ProjectSpec,
+        examples: Sequence[Example] = (),
+        cached: LabelOutcome | None = None,
     ) -> None:
+        """Label one item: from the cache, from an identical item of this chunk (labeled once,
+        whichever comes first), or by the LLM."""
+        leader: asyncio.Future[LabelOutcome] | None = None
+        if cached is None and spec.result_cache != "off" and item.content_hash:
+            batch = item.batch_id if spec.result_cache == "batch" else None
+            key = (item.project_id, item.version, batch, item.content_hash)
+            if key in self._leaders:
+                first = await asyncio.shield(self._leaders[key])
+                cached = first if first.error_reason is None else None
+            else:
+                leader = self._leaders[key] = asyncio.get_running_loop().create_future()
+        if cached is not None:
+            outcome = dataclasses.replace(cached, item_id=item.id, usage=Usage(), attempts=0)
+            outcome.cache_hit, outcome.latency_ms = True, 0
+        else:
+            try:
+                outcome = await self._ask(item, spec, examples)
+            except BaseException:  # cancelled: the items waiting on this one label themselves
+                if leader is not None:
+                    leader.set_result(LabelOutcome(item.id, error_reason=ReviewReason.LLM_ERROR))
+                raise
+            if leader is not None:
+                leader.set_result(outcome)
+        self.finished.append(_Finished(item, spec, outcome))
+        self.in_flight.discard(item.id)
+
+    async def _ask(
+        self, item: ClaimedItem, spec: ProjectSpec, examples: Sequence[Example]
+    ) -> LabelOutcome:
         try:
-            outcome = await self.labeler.label(
+            return await self.labeler.label(
                 spec, item_id=item.id, data=item.data, examples=examples
             )
         except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
             log.exception("labeling item %s raised", item.id)
-            outcome = LabelOutcome(
+            return LabelOutcome(
                 item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
             )
-        self.finished.append(_Finished(item, spec, outcome))
-        self.in_flight.discard(item.id)
 
     async def _write_periodically(self) -> None:
         """Flush finished items and renew the lease of those still in flight.

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 OutputMode = Literal["json_schema", "tool", "json_object"]
+ResultCache = Literal["off", "batch", "project"]
 
 
 class _Strict(BaseModel):
@@ -142,6 +143,9 @@ class ProjectSpec(_Strict):
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    # Items with the same content under the same version are labeled once: within a batch
+    # ("batch"), across the project's batches ("project"), or never reused ("off").
+    result_cache: ResultCache = "project"
 
     @property
     def learns_from_gold(self) -> bool:

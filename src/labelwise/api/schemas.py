@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelwise.spec import ConsensusSpec, ModelSpec, ReviewSpec, RoutingSpec, TaskSpec
+from labelwise.spec import (
+    ConsensusSpec,
+    ModelSpec,
+    ResultCache,
+    ReviewSpec,
+    RoutingSpec,
+    TaskSpec,
+)
 
 
 class _In(BaseModel):
@@ -20,11 +27,12 @@ class ProjectCreate(_In):
     routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    result_cache: ResultCache = "project"
 
 
 class ProjectUpdate(_In):
-    """Any of these; a change to task, model, routing, consensus or review makes a new
-    version."""
+    """Any of these; a change to task, model, routing, consensus, review or result_cache makes
+    a new version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     task: TaskSpec | None = None
@@ -32,6 +40,7 @@ class ProjectUpdate(_In):
     routing: RoutingSpec | None = None
     consensus: ConsensusSpec | None = None
     review: ReviewSpec | None = None
+    result_cache: ResultCache | None = None
 
 
 class ProjectPublic(BaseModel):
@@ -43,6 +52,7 @@ class ProjectPublic(BaseModel):
     routing: RoutingSpec
     consensus: ConsensusSpec
     review: ReviewSpec
+    result_cache: ResultCache
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )
@@ -78,6 +88,7 @@ class Usage(BaseModel):
     cached_tokens: int
     completion_tokens: int
     cost_usd: float
+    cache_hits: int = Field(default=0, description="items labeled from the result cache")
 
 
 class BatchPublic(BaseModel):
@@ -105,6 +116,9 @@ class PredictionPublic(BaseModel):
     error: str | None = None
     rationale: str | None = Field(
         default=None, description="the model's reasoning, when the task asks for it"
+    )
+    cache_hit: bool = Field(
+        default=False, description="copied from an item with the same content: no LLM call"
     )
 
 

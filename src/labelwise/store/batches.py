@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -63,6 +65,7 @@ def ingest_batch(
                 "external_id": item.external_id,
                 "data": item.data,
                 "ground_truth": item.ground_truth,
+                "content_hash": content_hash(item.data),
                 "gold": item.ground_truth is not None,
                 "status": ItemStatus.PENDING.value,
                 "version": project.version,
@@ -85,6 +88,12 @@ def ingest_batch(
     batch.created = created
     session.commit()
     return IngestResult(batch.id, len(items), created, dict(chunks))
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """The same content gives the same hash, whatever the order of its keys."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _first_per_external_id(items: Sequence[NewItem]) -> list[NewItem]:
@@ -133,12 +142,14 @@ def summarize_batch(session: Session, *, team: str, batch_id: int) -> BatchSumma
             func.coalesce(func.sum(Prediction.cached_tokens), 0),
             func.coalesce(func.sum(Prediction.completion_tokens), 0),
             func.coalesce(func.sum(Prediction.cost_usd), 0.0),
+            func.count().filter(Prediction.cache_hit.is_(True)),
         ).where(Prediction.batch_id == batch_id)
     ).one()
     usage = {
         "prompt_tokens": int(usage_row[0]),
         "cached_tokens": int(usage_row[1]),
         "completion_tokens": int(usage_row[2]),
+        "cache_hits": int(usage_row[4]),
         "cost_usd": round(float(usage_row[3]), 6),
     }
     return BatchSummary(batch.id, batch.project_id, batch.received, counts, usage)
@@ -196,6 +207,7 @@ def _to_view(item: Item, prediction: Prediction | None) -> ItemView:
             "version": prediction.version,
             "error": prediction.error_message,
             "rationale": prediction.rationale,
+            "cache_hit": prediction.cache_hit,
         },
     )
 

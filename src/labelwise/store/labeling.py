@@ -29,6 +29,7 @@ class ClaimedItem:
     version: int
     data: dict[str, Any]
     gold: bool = False
+    content_hash: str | None = None
 
 
 def claim_delivered_items(
@@ -52,6 +53,7 @@ def claim_delivered_items(
             items.c.version,
             items.c.data,
             items.c.gold,
+            items.c.content_hash,
         )
     )
     return [ClaimedItem(*row) for row in connection.execute(statement)]
@@ -96,6 +98,7 @@ class OutcomeRow:
     error_message: str | None
     rationale: str | None
     scores: dict[str, Any] | None = None
+    cache_hit: bool = False
 
 
 def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: float) -> int:
@@ -131,6 +134,7 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
                 "error_message": row.error_message,
                 "rationale": row.rationale,
                 "scores": row.scores,
+                "cache_hit": row.cache_hit,
             }
             for row in rows
         ],

@@ -108,6 +108,7 @@ class Item(Base):
         Index("ix_items_status_lease", "status", "lease_expires_at"),
         Index("ix_items_project_status", "project_id", "status", "id"),
         Index("ix_items_project_gold", "project_id", "gold"),
+        Index("ix_items_project_content", "project_id", "content_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -115,6 +116,8 @@ class Item(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(400))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # sha256 of the canonical JSON of `data`: items with the same content share a label.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     # SQL NULL when absent (not JSON `null`), so `ground_truth IS NULL` means what it says.
     ground_truth: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     # The true label is known: sent as ground_truth, or decided by a reviewer.
@@ -172,6 +175,8 @@ class Prediction(Base):
     error_kind: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     rationale: Mapped[str | None] = mapped_column(Text)
+    # Copied from an earlier prediction for the same content and version: no LLM call was made.
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

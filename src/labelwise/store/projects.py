@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -79,9 +78,9 @@ def update_project(
     team: str,
     project_id: int,
     name: str | None,
-    changes: Mapping[str, BaseModel],
+    changes: Mapping[str, Any],
 ) -> ProjectRecord:
-    """Rename and/or write a new version with `changes` (task, model, routing) applied.
+    """Rename and/or write a new version with `changes` (parts of the spec) applied.
 
     The merge happens under the row lock, so two concurrent edits of different parts both land
     instead of the later one silently restoring what the earlier one changed. An edit that

@@ -38,6 +38,7 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         routing=project.spec.routing,
         consensus=project.spec.consensus,
         review=project.spec.review,
+        result_cache=project.spec.result_cache,
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
@@ -63,6 +64,7 @@ def create_project(
         routing=body.routing,
         consensus=body.consensus,
         review=body.review,
+        result_cache=body.result_cache,
     )
     return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
 
@@ -104,6 +106,7 @@ def update_project(
             ("routing", body.routing),
             ("consensus", body.consensus),
             ("review", body.review),
+            ("result_cache", body.result_cache),
         )
         if value is not None
     }
