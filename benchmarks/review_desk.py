@@ -14,86 +14,29 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
-import threading
 import time
-import uuid
-from dataclasses import replace
-from pathlib import Path
 
-import httpx
-import uvicorn
 from playwright.sync_api import sync_playwright
+from review_server import CHROMIUM, CHROMIUM_ARGS, InReview, serving_review_queue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labelwise.api.app import create_app
-from labelwise.domain import ItemStatus
-from labelwise.errors import ReviewReason
-from labelwise.settings import Settings
-from labelwise.store.db import make_engine
-from labelwise.store.keys import Role, create_key
-from labelwise.store.labeling import OutcomeRow, record_outcomes
-from labelwise.store.migrate import upgrade
 from labelwise.store.models import Item
-from labelwise.supervisor import free_port
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=200)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="labelwise-desk-"))
-    settings = Settings(
-        database_url=f"sqlite:///{workdir / 'desk.db'}",
-        queue_name=f"desk-{uuid.uuid4().hex[:8]}",
-        openai_base_url="http://127.0.0.1:9/v1",
-        openai_api_key="unused",
-    )
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with Session(engine) as session:
-        admin = create_key(session, name="ada", role=Role.ADMIN, team="bench")
-        reviewer = create_key(session, name="rita", role=Role.REVIEWER, team="bench")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {admin}"}
-    project = httpx.post(
-        f"{url}/v1/projects",
-        headers=headers,
-        json={"name": "desk", "task": {"labels": ["positive", "negative"]}, "model": {"name": "m"}},
-    ).json()
-    items = [{"data": {"text": f"Review {i}: it was fine, mostly."}} for i in range(args.items)]
-    batch = httpx.post(
-        f"{url}/v1/projects/{project['id']}/batches", headers=headers, json={"items": items}
-    ).json()
-    with Session(engine) as session:
-        ids = list(session.scalars(select(Item.id).where(Item.batch_id == batch["id"])))
-    template = OutcomeRow(
-        item_id=0, batch_id=batch["id"], version=1, status=ItemStatus.REVIEW,
-        reason=ReviewReason.LOW_CONFIDENCE, value="positive", confidence=0.55, method="logprob",
-        per_label=None, model="m", prompt_tokens=0, cached_tokens=0, completion_tokens=0,
-        cost_usd=0.0, latency_ms=0, attempts=1, error_message=None, rationale=None,
-    )  # fmt: skip
-    with engine.begin() as connection:
-        record_outcomes(connection, [replace(template, item_id=i) for i in ids], now=time.time())
-
+    waiting = [InReview(f"Review {i}: it was fine, mostly.") for i in range(args.items)]
+    task = {"labels": ["positive", "negative"]}
     waits = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+    with serving_review_queue(task, waiting) as queue, sync_playwright() as playwright:
+        ids = queue.item_ids
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(f"{url}/review")
-        page.fill("#key", reviewer)
+        page.goto(f"{queue.url}/review")
+        page.fill("#key", queue.reviewer_key)
         page.keyboard.press("Enter")
         page.click("#project-list button")
         started = time.perf_counter()
@@ -109,9 +52,8 @@ def main() -> None:
         page.wait_for_selector("#empty:not([hidden])")
         elapsed = time.perf_counter() - started
         browser.close()
-    server.should_exit = True
-    with Session(engine) as session:
-        done = session.scalars(select(Item.status).where(Item.batch_id == batch["id"])).all()
+        with Session(queue.engine) as session:
+            done = session.scalars(select(Item.status).where(Item.batch_id == queue.batch_id)).all()
     if set(done) != {"reviewed"}:
         sys.exit(f"not every item was decided: {sorted(set(done))}")
     waits_ms = sorted(w * 1000 for w in waits)
