@@ -37,7 +37,7 @@ from labelwise.quality import (
 from labelwise.reviewing import UNLABELABLE
 from labelwise.routing import effective_threshold
 from labelwise.spec import ProjectSpec, RoutingSpec
-from labelwise.store.calibrations import stored_calibrations
+from labelwise.store.calibrations import version_calibration
 from labelwise.store.gold import gold_by_method, gold_by_version
 from labelwise.store.quality import (
     DecisionRecord,
@@ -154,7 +154,7 @@ def build_report(
     gold = gold_by_version(connection, project_id=project_id, versions_wanted=compared)
     records = list(gold[version].values())
     pairs = scored(records)
-    calibration = _calibration(connection, project_id, version, spec)
+    calibration = version_calibration(connection, project_id=project_id, version=version, spec=spec)
     threshold = effective_threshold(routing, calibration)
     return QualityReport(
         project_id=project_id,
@@ -253,14 +253,6 @@ def _methods(
         MethodComparison(method=method, gold=summarize_gold(records), routing=method == routing_by)
         for method, records in sorted(by_method.items())
     ]
-
-
-def _calibration(
-    connection: Connection, project_id: int, version: int, spec: ProjectSpec
-) -> Calibration | None:
-    if not spec.learns_from_gold:
-        return None
-    return stored_calibrations(connection, [(project_id, version)])[(project_id, version)]
 
 
 def _at_threshold(pairs: list[tuple[float, bool]], threshold: float | None) -> AtThreshold | None:

@@ -47,6 +47,16 @@ def stored_calibrations(
     return found
 
 
+def version_calibration(
+    connection: Connection, *, project_id: int, version: int, spec: ProjectSpec
+) -> Calibration | None:
+    """What a version routes by: its stored calibration, or None before its first gold or when
+    gold changes nothing about its routing."""
+    if not spec.learns_from_gold:
+        return None
+    return stored_calibrations(connection, [(project_id, version)])[(project_id, version)]
+
+
 def refresh_calibration(
     connection: Connection, *, project_id: int, version: int, spec: ProjectSpec
 ) -> Calibration | None:

@@ -22,7 +22,7 @@ from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.store import projects as store
-from labelwise.store.calibrations import stored_calibrations
+from labelwise.store.calibrations import version_calibration
 from labelwise.store.projects import ProjectRecord
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -148,8 +148,7 @@ def get_calibration(project_id: int, key: CurrentKey, session: ReadSessionDep) -
 
 
 def current_calibration(session: Session, project: ProjectRecord) -> Calibration | None:
-    """What the current version routes by (stored; None before gold, or with nothing to learn)."""
-    if not project.spec.learns_from_gold:
-        return None
-    key = (project.id, project.version)
-    return stored_calibrations(session.connection(), [key])[key]
+    """What the current version routes by."""
+    return version_calibration(
+        session.connection(), project_id=project.id, version=project.version, spec=project.spec
+    )
