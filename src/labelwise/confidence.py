@@ -105,6 +105,61 @@ def _members(content: str) -> Iterator[_Member]:
         i += 1
 
 
+@dataclass(frozen=True)
+class Region:
+    """Where one answer object sits in the generated content: the container path its members
+    have (see `_Member.path`) and the character span it occupies. The default is the whole
+    content as one root object; an answer for several items holds one region per item."""
+
+    path: tuple[str | None, ...] = (None,)
+    start: int = 0
+    end: int | None = None
+
+    def holds(self, member: _Member, *, under: tuple[str, ...] = ()) -> bool:
+        if member.path != self.path + under:
+            return False
+        return self.start <= member.key_end and (self.end is None or member.key_end < self.end)
+
+
+ROOT = Region()
+# The members of an object inside an array that is the value of a root member.
+_ELEMENT_PATH: tuple[str | None, ...] = (None, None, None)
+
+
+def array_elements(content: str, key: str) -> list[Region]:
+    """The regions of the objects in the array under the root member `key`, in order.
+
+    An answer about several items is `{"<key>": [{...}, {...}]}`; each item's confidence is
+    read only inside its own object. A truncated tail yields the objects completed before it.
+    """
+    member = next((m for m in _members(content) if m.path == (None,) and m.key == key), None)
+    if member is None or content[member.value_start : member.value_start + 1] != "[":
+        return []
+    regions: list[Region] = []
+    depth, start = 0, 0
+    i = member.value_start + 1
+    while i < len(content):
+        c = content[i]
+        if c == '"':
+            end = _string_end(content, i + 1)
+            if end < 0:
+                break
+            i = end + 1
+            continue
+        if c in "{[":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c in "}]":
+            if depth == 0:
+                break  # the array's own closing bracket
+            depth -= 1
+            if depth == 0 and content[start] == "{":
+                regions.append(Region(_ELEMENT_PATH, start, i + 1))
+        i += 1
+    return regions
+
+
 def _token_starts(tokens: Sequence[TokenLogprob]) -> list[int]:
     starts: list[int] = []
     offset = 0
@@ -201,20 +256,26 @@ def _consistent(candidate: str, forms: set[str]) -> bool:
 
 
 def label_choice_confidence(
-    tokens: Sequence[TokenLogprob], *, key: str, labels: Sequence[str], chosen: str
+    tokens: Sequence[TokenLogprob],
+    *,
+    key: str,
+    labels: Sequence[str],
+    chosen: str,
+    region: Region = ROOT,
 ) -> float | None:
     """P(`chosen` | the answer is one of `labels`), read where the labels' spellings diverge.
 
     The sampled token's own probability is not the answer: a label spread over several tokens
     is only contested where it could still become another label, and the provider reports the
     unconstrained distribution (capitalised variants, forbidden tokens), which we renormalise
-    over the allowed labels. Returns None when `key` has no string value equal to `chosen`.
+    over the allowed labels. Returns None when `key` has no string value equal to `chosen`
+    in `region`.
     """
     allowed = list(dict.fromkeys(labels))
     if chosen not in allowed:
         return None
     content = "".join(t.token for t in tokens)
-    members = [m for m in _members(content) if m.path == (None,) and m.key == key]
+    members = [m for m in _members(content) if m.key == key and region.holds(m)]
     if not members:
         return None
     # Duplicate keys: the JSON parser keeps the last one, so that is the value that was used.
@@ -292,9 +353,14 @@ def label_choice_confidence(
 
 
 def boolean_confidences(
-    tokens: Sequence[TokenLogprob], *, labels: Sequence[str], values: Mapping[str, bool]
+    tokens: Sequence[TokenLogprob],
+    *,
+    labels: Sequence[str],
+    values: Mapping[str, bool],
+    region: Region = ROOT,
 ) -> dict[str, float] | None:
-    """Per label, P(emitted boolean | the value is `true` or `false`) in `{"labels": {...}}`.
+    """Per label, P(emitted boolean | the value is `true` or `false`) in `{"labels": {...}}`
+    (of the answer object in `region`).
 
     Returns None when a label's boolean cannot be found in the `"labels"` object or disagrees
     with `values` (the parsed answer), since the score would then describe something else.
@@ -303,7 +369,7 @@ def boolean_confidences(
     found: dict[str, _Member] = {}
     for member in _members(content):
         # Only keys of the "labels" object: a label name elsewhere (a rationale) is not a vote.
-        if member.path == (None, "labels"):
+        if region.holds(member, under=("labels",)):
             found[member.key] = member
     starts = _token_starts(tokens)
     result: dict[str, float] = {}

@@ -54,6 +54,21 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
         )
 
+    def shares(self, n: int) -> list[Usage]:
+        """This usage split over `n` items that shared one request; the shares sum to it."""
+
+        def split(total: int) -> list[int]:
+            base, left = divmod(total, n)
+            return [base + (1 if i < left else 0) for i in range(n)]
+
+        parts = zip(
+            split(self.prompt_tokens),
+            split(self.cached_tokens),
+            split(self.completion_tokens),
+            strict=True,
+        )
+        return [Usage(*part) for part in parts]
+
 
 @dataclass(frozen=True)
 class Confidence:

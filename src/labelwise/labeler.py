@@ -21,13 +21,14 @@ from pydantic import BaseModel
 
 from labelwise.consensus import Vote, default_method
 from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome, Scored
-from labelwise.errors import LabelingError, ReviewReason
+from labelwise.errors import LabelingError, LLMCallError, ReviewReason
 from labelwise.examples import Example, ExampleCache
 from labelwise.llm.call import StructuredAnswer, StructuredRequest, call_structured
 from labelwise.llm.client import LLMClients
 from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
 from labelwise.llm.output import schema_line
+from labelwise.packing import ItemAnswer, PackAnswer, pack_max_chars, pack_schema, unpack
 from labelwise.prompts import PromptLibrary
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
@@ -44,12 +45,24 @@ _PREPARED_CACHE_SIZE = 256
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What is the same for every item of a project version, worked out once."""
+    """What is the same for every request of a project version, worked out once: for requests
+    about one item, or (`packed`) about several."""
 
     task_type: TaskType
-    contract: OutputContract
+    contract: OutputContract  # the one-item answer
     system_prompt: str
+    schema: dict[str, Any]  # what the request asks for: one answer, or a pack of them
+    answer_model: type[BaseModel]
     max_tokens: int
+
+
+@dataclass(frozen=True)
+class PackItem:
+    """One item of a request about several (`ProjectSpec.items_per_request`)."""
+
+    item_id: int
+    data: dict[str, Any]
+    examples: Sequence[Example] = ()
 
 
 @dataclass(frozen=True)
@@ -87,11 +100,7 @@ class Labeler:
         meter = CallMeter()
         outcome = LabelOutcome(item_id=item_id, model=spec.model.name)
         try:
-            labeled = await self._label(spec, data, examples, meter)
-            outcome.value, outcome.confidence = labeled.value, labeled.confidence
-            outcome.model = labeled.model or spec.model.name
-            outcome.rationale = labeled.rationale
-            outcome.alternatives = labeled.alternatives
+            outcome = _outcome(item_id, spec, await self._label(spec, data, examples, meter))
         except LabelingError as exc:
             outcome.error_reason, outcome.error_message = exc.reason, str(exc)
         except Exception as exc:  # a bug or a surprise must still reach review, not vanish
@@ -101,6 +110,67 @@ class Labeler:
         outcome.usage, outcome.attempts = meter.usage, meter.attempts
         outcome.latency_ms = round((time.perf_counter() - started) * 1000)
         return outcome
+
+    async def label_pack(self, spec: ProjectSpec, items: Sequence[PackItem]) -> list[LabelOutcome]:
+        """Label several items with one request, each answered under its own id; outcomes come
+        back in the order of `items`.
+
+        The request's tokens are shared evenly among its items. An item the answer leaves out
+        or answers badly, or every item when the answer as a whole is unusable, is asked again
+        alone; when the request itself fails after its retries, its items go to review with
+        that reason instead (asking each alone would multiply traffic to a failing provider).
+        """
+        if len(items) == 1:
+            only = items[0]
+            outcome = await self.label(
+                spec, item_id=only.item_id, data=only.data, examples=only.examples
+            )
+            return [outcome]
+        started = time.perf_counter()
+        meter = CallMeter()
+        labeled: dict[int, _Labeled] = {}
+        failure: LabelingError | None = None
+        try:
+            labeled = await self._label_pack(spec, items, meter)
+        except LLMCallError as exc:
+            failure = exc
+        except LabelingError as exc:
+            log.info("a request for %d items gave no usable answer: %s", len(items), exc)
+        except Exception as exc:  # a bug or a surprise must still reach review, not vanish
+            log.exception("labeling %d items together failed unexpectedly", len(items))
+            failure = LabelingError(f"{type(exc).__name__}: {exc}")
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        shares = meter.usage.shares(len(items))
+        outcomes: list[LabelOutcome | None] = []
+        for position, item in enumerate(items):
+            outcome: LabelOutcome | None = None
+            if position in labeled:
+                outcome = _outcome(item.item_id, spec, labeled[position])
+            elif failure is not None:
+                outcome = LabelOutcome(item_id=item.item_id, model=spec.model.name)
+                outcome.error_reason, outcome.error_message = failure.reason, str(failure)
+            outcomes.append(outcome)
+        alone = [position for position, outcome in enumerate(outcomes) if outcome is None]
+        retried = await asyncio.gather(
+            *(
+                self.label(
+                    spec,
+                    item_id=items[p].item_id,
+                    data=items[p].data,
+                    examples=items[p].examples,
+                )
+                for p in alone
+            )
+        )
+        for position, outcome in zip(alone, retried, strict=True):
+            outcomes[position] = outcome
+        finished = [outcome for outcome in outcomes if outcome is not None]
+        for outcome, share in zip(finished, shares, strict=True):
+            # What the shared request cost, on top of whatever an item spent alone.
+            outcome.usage = outcome.usage + share
+            outcome.attempts += meter.attempts
+            outcome.latency_ms += latency_ms
+        return finished
 
     async def aclose(self) -> None:
         await self.clients.aclose()
@@ -115,7 +185,8 @@ class Labeler:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         client = self.clients.for_model(spec.model)
-        request = self._request(spec, prepared, data, examples)
+        user = task_type.user_prompt(spec.task, self.prompts, data, examples)
+        request = self._request(spec, prepared, user)
         first = await self._call(client, request, meter)
         rationale = task_type.rationale(first.answer)
         own = (
@@ -140,15 +211,64 @@ class Labeler:
         value, agreed = task_type.agreement(spec.task, [first.answer, *samples])
         return _Labeled(value, agreed, first.model, rationale)
 
-    def _request(
-        self,
-        spec: ProjectSpec,
-        prepared: _Prepared,
-        data: dict[str, Any],
-        examples: Sequence[Example],
-    ) -> StructuredRequest:
+    async def _label_pack(
+        self, spec: ProjectSpec, items: Sequence[PackItem], meter: CallMeter
+    ) -> dict[int, _Labeled]:
+        """The items answered in one request, by position. Each item's confidence is read from
+        its own part of the answer; without logprobs, from the agreement of whole-pack samples."""
+        prepared = self._prepare(spec, packed=True)
+        task_type, task = prepared.task_type, spec.task
+        client = self.clients.for_model(spec.model)
+        shown = {e.item_id: e for item in items for e in item.examples}
+        user = task_type.pack_prompt(
+            task, self.prompts, [item.data for item in items], list(shown.values())
+        )
+        request = self._request(spec, prepared, user)
+        first = await self._call(client, request, meter)
+        content = "".join(t.token for t in first.tokens) if first.tokens else None
+        found = self._unpack(prepared, first.answer, len(items), content)
+        if first.tokens is not None:
+            labeled: dict[int, _Labeled] = {}
+            for position, answer in found.items():
+                own = None
+                if answer.region is not None:
+                    own = task_type.logprob_confidence(
+                        task, first.tokens, answer.answer, answer.region
+                    )
+                score = own or Confidence(None, ConfidenceMethod.LOGPROB)
+                labeled[position] = _Labeled(
+                    task_type.value(answer.answer),
+                    score,
+                    first.model,
+                    task_type.rationale(answer.answer),
+                )
+            return labeled
+        samples = [
+            self._unpack(prepared, sample, len(items), None)
+            for sample in await self._samples(client, request, meter)
+        ]
+        labeled = {}
+        for position, answer in found.items():
+            answers = [answer.answer, *(s[position].answer for s in samples if position in s)]
+            value, agreed = task_type.agreement(task, answers)
+            if len(answers) == 1:
+                agreed = Confidence(None, ConfidenceMethod.AGREEMENT)
+            labeled[position] = _Labeled(
+                value, agreed, first.model, task_type.rationale(answer.answer)
+            )
+        return labeled
+
+    @staticmethod
+    def _unpack(
+        prepared: _Prepared, answer: BaseModel, size: int, content: str | None
+    ) -> dict[int, ItemAnswer]:
+        """The answers of a pack by position (0-based)."""
+        assert isinstance(answer, PackAnswer)
+        found = unpack(answer, size=size, item_model=prepared.contract.model, content=content)
+        return {int(item_id) - 1: item_answer for item_id, item_answer in found.items()}
+
+    def _request(self, spec: ProjectSpec, prepared: _Prepared, user: str) -> StructuredRequest:
         top_logprobs = self.settings.llm_top_logprobs
-        user = prepared.task_type.user_prompt(spec.task, self.prompts, data, examples)
         return StructuredRequest(
             model=spec.model.name,
             messages=[
@@ -156,8 +276,8 @@ class Labeler:
                 {"role": "user", "content": user},
             ],
             mode=spec.model.output_mode,
-            schema=prepared.contract.schema,
-            answer_model=prepared.contract.model,
+            schema=prepared.schema,
+            answer_model=prepared.answer_model,
             temperature=spec.model.temperature,
             max_tokens=prepared.max_tokens,
             # With no alternatives listed there is nothing to compare the chosen label against.
@@ -185,10 +305,11 @@ class Labeler:
         calls = [self._call(client, sample, meter) for _ in range(spec.consensus.samples)]
         for model in spec.consensus.models:
             voter = spec.model_copy(update={"model": model})
+            user = task_type.user_prompt(voter.task, self.prompts, data, examples)
             calls.append(
                 self._call(
                     self.clients.for_model(model),
-                    self._request(voter, self._prepare(voter), data, examples),
+                    self._request(voter, self._prepare(voter), user),
                     meter,
                 )
             )
@@ -259,8 +380,8 @@ class Labeler:
                 client, request, settings=self.settings, meter=meter, quirks=self.quirks
             )
 
-    def _prepare(self, spec: ProjectSpec) -> _Prepared:
-        key = spec.model_dump_json()
+    def _prepare(self, spec: ProjectSpec, *, packed: bool = False) -> _Prepared:
+        key = f"{packed}:{spec.model_dump_json()}"
         prepared = self._prepared.get(key)
         if prepared is not None:
             return prepared
@@ -268,20 +389,39 @@ class Labeler:
         if task_type is None:
             raise ValueError(f"unknown task type {spec.task.type!r}")
         contract = task_type.contract(spec.task)
-        answer_schema = (
-            schema_line(contract.schema) if spec.model.output_mode == "json_object" else None
-        )
+        schema: dict[str, Any] = contract.schema
+        answer_model: type[BaseModel] = contract.model
+        max_tokens = spec.model.max_tokens or contract.max_answer_chars + _MAX_TOKENS_MARGIN
+        if packed:
+            # Sized for a full pack, so a smaller last pack sends the very same request prefix.
+            size = spec.items_per_request
+            schema, answer_model = pack_schema(contract.schema, size), PackAnswer
+            max_tokens = (
+                spec.model.max_tokens * size
+                if spec.model.max_tokens
+                else pack_max_chars(contract.max_answer_chars, size) + _MAX_TOKENS_MARGIN
+            )
+        answer_schema = schema_line(schema) if spec.model.output_mode == "json_object" else None
         prepared = _Prepared(
             task_type=task_type,
             contract=contract,
             # Rendered once per project version: byte-identical for every item, so providers
             # can serve it from their prefix cache.
             system_prompt=task_type.system_prompt(
-                spec.task, self.prompts, answer_schema=answer_schema
+                spec.task, self.prompts, answer_schema=answer_schema, packed=packed
             ),
-            max_tokens=spec.model.max_tokens or contract.max_answer_chars + _MAX_TOKENS_MARGIN,
+            schema=schema,
+            answer_model=answer_model,
+            max_tokens=max_tokens,
         )
         if len(self._prepared) >= _PREPARED_CACHE_SIZE:
             self._prepared.pop(next(iter(self._prepared)))
         self._prepared[key] = prepared
         return prepared
+
+
+def _outcome(item_id: int, spec: ProjectSpec, labeled: _Labeled) -> LabelOutcome:
+    outcome = LabelOutcome(item_id=item_id, model=labeled.model or spec.model.name)
+    outcome.value, outcome.confidence = labeled.value, labeled.confidence
+    outcome.rationale, outcome.alternatives = labeled.rationale, labeled.alternatives
+    return outcome

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from labelwise.domain import LabelOutcome, Usage
 from labelwise.errors import ReviewReason
 from labelwise.examples import Example, ExampleIndex
-from labelwise.labeler import Labeler
+from labelwise.labeler import Labeler, PackItem
 from labelwise.outcomes import outcome_row
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
@@ -53,6 +53,21 @@ class _Finished:
     outcome: LabelOutcome
 
 
+def _content_key(item: ClaimedItem, spec: ProjectSpec) -> tuple[int, int, int | None, str] | None:
+    """What identical items share under the version's result cache; None when it is off."""
+    if spec.result_cache == "off" or not item.content_hash:
+        return None
+    batch = item.batch_id if spec.result_cache == "batch" else None
+    return (item.project_id, item.version, batch, item.content_hash)
+
+
+def _copied(outcome: LabelOutcome, item_id: int) -> LabelOutcome:
+    """Another item's outcome as this item's: a cache hit, which cost no call."""
+    copy = dataclasses.replace(outcome, item_id=item_id, usage=Usage(), attempts=0)
+    copy.cache_hit, copy.latency_ms = True, 0
+    return copy
+
+
 def _labels_of(value: object) -> set[str]:
     return {str(v) for v in value} if isinstance(value, list) else {str(value)}
 
@@ -68,8 +83,6 @@ class ChunkRun:
         self.finished: list[_Finished] = []
         self.in_flight: set[int] = set()
         self.written = 0
-        # Identical items of this chunk wait for the first of them to be labeled.
-        self._leaders: dict[tuple[int, int, int | None, str], asyncio.Future[LabelOutcome]] = {}
 
     async def run(self, item_ids: Sequence[int]) -> int:
         # Database calls run in a thread: on SQLite one may wait for the write lock, and the
@@ -83,17 +96,7 @@ class ChunkRun:
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
-            await asyncio.gather(
-                *(
-                    self._label(
-                        item,
-                        specs[(item.project_id, item.version)],
-                        examples.get(item.id, ()),
-                        reused.get(item.id),
-                    )
-                    for item in claimed
-                )
-            )
+            await self._label_all(claimed, specs, examples, reused)
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -176,51 +179,77 @@ class ChunkRun:
                         reused[item.id] = found[item.content_hash]
         return reused
 
-    async def _label(
+    async def _label_all(
         self,
-        item: ClaimedItem,
-        spec: ProjectSpec,
-        examples: Sequence[Example] = (),
-        cached: LabelOutcome | None = None,
+        claimed: Sequence[ClaimedItem],
+        specs: dict[tuple[int, int], ProjectSpec],
+        examples: dict[int, list[Example]],
+        reused: dict[int, LabelOutcome],
     ) -> None:
-        """Label one item: from the cache, from an identical item of this chunk (labeled once,
-        whichever comes first), or by the LLM."""
-        leader: asyncio.Future[LabelOutcome] | None = None
-        if cached is None and spec.result_cache != "off" and item.content_hash:
-            batch = item.batch_id if spec.result_cache == "batch" else None
-            key = (item.project_id, item.version, batch, item.content_hash)
-            if key in self._leaders:
-                first = await asyncio.shield(self._leaders[key])
-                cached = first if first.error_reason is None else None
-            else:
-                leader = self._leaders[key] = asyncio.get_running_loop().create_future()
-        if cached is not None:
-            outcome = dataclasses.replace(cached, item_id=item.id, usage=Usage(), attempts=0)
-            outcome.cache_hit, outcome.latency_ms = True, 0
-        else:
-            try:
-                outcome = await self._ask(item, spec, examples)
-            except BaseException:  # cancelled: the items waiting on this one label themselves
-                if leader is not None:
-                    leader.set_result(LabelOutcome(item.id, error_reason=ReviewReason.LLM_ERROR))
-                raise
-            if leader is not None:
-                leader.set_result(outcome)
+        """Label every claimed item once: from the result cache; as a copy of an identical item
+        of this chunk (labeled once, by whichever comes first); or by the LLM, in requests of
+        `items_per_request` items of the same project version."""
+        first_of: dict[tuple[int, int, int | None, str], ClaimedItem] = {}
+        copies: dict[int, list[ClaimedItem]] = defaultdict(list)
+        to_ask: dict[tuple[int, int], list[ClaimedItem]] = defaultdict(list)
+        for item in claimed:
+            spec = specs[(item.project_id, item.version)]
+            if item.id in reused:
+                self._finish(item, spec, _copied(reused[item.id], item.id))
+                continue
+            key = _content_key(item, spec)
+            if key is not None and key in first_of:
+                copies[first_of[key].id].append(item)
+                continue
+            if key is not None:
+                first_of[key] = item
+            to_ask[(item.project_id, item.version)].append(item)
+        packs = [
+            group[start : start + size]
+            for version, group in to_ask.items()
+            for size in [specs[version].items_per_request]
+            for start in range(0, len(group), size)
+        ]
+        await asyncio.gather(*(self._label_pack(pack, specs, examples, copies) for pack in packs))
+
+    async def _label_pack(
+        self,
+        pack: Sequence[ClaimedItem],
+        specs: dict[tuple[int, int], ProjectSpec],
+        examples: dict[int, list[Example]],
+        copies: dict[int, list[ClaimedItem]],
+    ) -> None:
+        spec = specs[(pack[0].project_id, pack[0].version)]
+        outcomes = await self._ask(
+            spec, [PackItem(item.id, item.data, examples.get(item.id, ())) for item in pack]
+        )
+        alone: list[ClaimedItem] = []
+        for item, outcome in zip(pack, outcomes, strict=True):
+            self._finish(item, spec, outcome)
+            for copy in copies.pop(item.id, ()):
+                if outcome.error_reason is None:
+                    self._finish(copy, spec, _copied(outcome, copy.id))
+                else:
+                    alone.append(copy)  # the first one failed: each copy is labeled itself
+        await asyncio.gather(*(self._label_pack([item], specs, examples, {}) for item in alone))
+
+    def _finish(self, item: ClaimedItem, spec: ProjectSpec, outcome: LabelOutcome) -> None:
         self.finished.append(_Finished(item, spec, outcome))
         self.in_flight.discard(item.id)
 
-    async def _ask(
-        self, item: ClaimedItem, spec: ProjectSpec, examples: Sequence[Example]
-    ) -> LabelOutcome:
+    async def _ask(self, spec: ProjectSpec, items: list[PackItem]) -> list[LabelOutcome]:
         try:
-            return await self.labeler.label(
-                spec, item_id=item.id, data=item.data, examples=examples
-            )
+            return await self.labeler.label_pack(spec, items)
         except Exception as exc:  # the labeler should not raise; nothing may be lost if it does
-            log.exception("labeling item %s raised", item.id)
-            return LabelOutcome(
-                item_id=item.id, error_reason=ReviewReason.LLM_ERROR, error_message=str(exc)
-            )
+            log.exception("labeling items %s raised", [item.item_id for item in items])
+            return [
+                LabelOutcome(
+                    item_id=item.item_id,
+                    error_reason=ReviewReason.LLM_ERROR,
+                    error_message=str(exc),
+                )
+                for item in items
+            ]
 
     async def _write_periodically(self) -> None:
         """Flush finished items and renew the lease of those still in flight.

@@ -28,11 +28,11 @@ class ProjectCreate(_In):
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
     result_cache: ResultCache = "project"
+    items_per_request: int = Field(default=1, ge=1, le=50)
 
 
 class ProjectUpdate(_In):
-    """Any of these; a change to task, model, routing, consensus, review or result_cache makes
-    a new version."""
+    """Any of these; a change to anything but the name makes a new version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     task: TaskSpec | None = None
@@ -41,6 +41,7 @@ class ProjectUpdate(_In):
     consensus: ConsensusSpec | None = None
     review: ReviewSpec | None = None
     result_cache: ResultCache | None = None
+    items_per_request: int | None = Field(default=None, ge=1, le=50)
 
 
 class ProjectPublic(BaseModel):
@@ -53,6 +54,7 @@ class ProjectPublic(BaseModel):
     consensus: ConsensusSpec
     review: ReviewSpec
     result_cache: ResultCache
+    items_per_request: int
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )

@@ -56,8 +56,15 @@ class AnswerWriter:
         temperature: float,
         junk: bool,
         invalid: bool = False,
+        pack: Sequence[tuple[str, Judge]] = (),
+        drop_rate: float = 0.0,
     ) -> None:
         self.judge = judge
+        # A request about several items: the first array of objects gets one element per item,
+        # each judged on its own item, with its id written into the element's "id".
+        self.pack = list(pack)
+        self.drop_rate = drop_rate
+        self._pack_id: str | None = None
         self.rng = rng
         self.temperature = temperature
         self.junk = junk
@@ -141,6 +148,8 @@ class AnswerWriter:
             kind = "object" if "properties" in schema else "string"
         if kind == "object":
             self._object(schema, depth)
+        elif kind == "array" and self.pack and isinstance(schema.get("items"), dict):
+            self._pack_array(schema["items"], depth)
         elif kind == "array":
             out.struct("[")
             items = schema.get("items")
@@ -158,6 +167,18 @@ class AnswerWriter:
         else:
             self._string(_RATIONALE)
 
+    def _pack_array(self, items: dict[str, Any], depth: int) -> None:
+        pack, self.pack = self.pack, []
+        kept = [entry for entry in pack if self.rng.random() >= self.drop_rate]
+        self._out.struct("[")
+        for i, (item_id, judge) in enumerate(kept):
+            if i:
+                self._out.struct(", ")
+            self.judge, self._pack_id = judge, item_id
+            self._value(items, name=None, depth=depth + 1)
+        self._pack_id = None
+        self._out.struct("]")
+
     def _string(self, text: str) -> None:
         self._out.struct('"')
         self._out.certain(json_escaped(text))
@@ -172,6 +193,9 @@ class AnswerWriter:
                 out.struct(', "' if i else '"')
                 out.whole(json_escaped(key))
                 out.struct('": ')
+                if key == "id" and self._pack_id is not None:
+                    self._string(self._pack_id)
+                    continue
                 self._value(sub if isinstance(sub, dict) else {}, name=key, depth=depth + 1)
         out.struct("}")
 

@@ -94,12 +94,16 @@ class ChatCompletions:
         """(the choices, their completion tokens, whether max_tokens cut any of them)."""
         config = self.config
         tool_name = request.mode.tool_name
-        judge = Judge(
-            request.item_text,
-            seed=config.seed,
-            accuracy_hint=config.accuracy_hint,
-            confidence_spread=config.confidence_spread,
-        )
+
+        def judged(text: str) -> Judge:
+            return Judge(
+                text,
+                seed=config.seed,
+                accuracy_hint=config.accuracy_hint,
+                confidence_spread=config.confidence_spread,
+            )
+
+        judge = judged(request.item_text)
         want_logprobs = config.logprobs and request.logprobs and tool_name is None
         top_k = (request.top_logprobs or 0) if want_logprobs else None
         max_tokens = request.max_tokens
@@ -118,6 +122,8 @@ class ChatCompletions:
                 temperature=request.temperature,
                 junk=config.junk_alternatives,
                 invalid=faults.invalid,
+                pack=[(item_id, judged(text)) for item_id, text in request.packed_items],
+                drop_rate=config.rate_drop_item,
             )
             tokens = writer.write(request.mode.schema)
             finish = complete_finish

@@ -23,6 +23,8 @@ class FakeLLMConfig:
     rate_truncate: float = 0
     # Answer with valid JSON that breaks the schema (a label outside the enum, a wrong shape).
     rate_invalid: float = 0
+    # In an answer about several items, the share of items left out of it.
+    rate_drop_item: float = 0
     # False: never return logprobs, as some providers do.
     logprobs: bool = True
     # Mix a case variant and a forbidden token into top_logprobs, as servers that constrain
@@ -40,6 +42,7 @@ class FakeLLMConfig:
             "rate_500",
             "rate_truncate",
             "rate_invalid",
+            "rate_drop_item",
             "accuracy_hint",
             "confidence_spread",
         ):

@@ -9,6 +9,7 @@ temperature). Anything malformed becomes `BadRequest`; nothing here decides an a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ class ChatRequest:
     messages: list[dict[str, Any]]
     mode: OutputMode
     item_text: str
+    # A request about several items: (id, text) of each `<item id="...">` block, in order.
+    packed_items: tuple[tuple[str, str], ...]
     n: int
     top_logprobs: int | None
     max_tokens: int | None
@@ -80,6 +83,7 @@ def _parse(body: bytes) -> ChatRequest:
         messages=messages,
         mode=mode,
         item_text=_item_text(messages),
+        packed_items=_packed_items(messages),
         n=n,
         top_logprobs=top_logprobs,
         max_tokens=max_tokens,
@@ -185,3 +189,17 @@ def _item_text(messages: list[dict[str, Any]]) -> str:
         if 0 <= start < end:
             return text[start + len("<item>") : end].strip()
     return (last_user or "").strip()
+
+
+_PACKED_ITEM = re.compile(r'<item id="([^"<>]{1,20})">\n?(.*?)\n?</item>', re.DOTALL)
+
+
+def _packed_items(messages: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """The numbered items of the last user message that holds any (see `labelwise.packing`)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        found = _PACKED_ITEM.findall(message_text(message.get("content")))
+        if found:
+            return tuple((item_id, text.strip()) for item_id, text in found)
+    return ()

@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share answered with JSON that breaks the schema",
     )
     add(
+        "--rate-drop-item",
+        type=float,
+        default=defaults.rate_drop_item,
+        help="share of items left out of an answer about several items",
+    )
+    add(
         "--logprobs",
         action=argparse.BooleanOptionalAction,
         default=defaults.logprobs,
@@ -139,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_500=args.rate_500,
             rate_truncate=args.rate_truncate,
             rate_invalid=args.rate_invalid,
+            rate_drop_item=args.rate_drop_item,
             logprobs=args.logprobs,
             junk_alternatives=args.junk_alternatives,
             seed=args.seed,

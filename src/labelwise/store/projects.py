@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from labelwise.errors import NotFoundError
+from labelwise.errors import NotFoundError, ValidationFailedError
 from labelwise.spec import ProjectSpec
 from labelwise.store.models import Project, ProjectVersion, utcnow
 
@@ -99,7 +100,9 @@ def update_project(
             )
         ).scalar_one()
     )
-    edited = current.model_copy(update=dict(changes))
+    edited = checked_spec(
+        {**current.model_dump(), **{part: _dumped(value) for part, value in changes.items()}}
+    )
     if name is not None:
         project.name = name
     if edited != current:
@@ -133,3 +136,16 @@ def get_version_specs(
         for pid, version, spec in rows
         if (pid, version) in keys
     }
+
+
+def _dumped(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def checked_spec(parts: Mapping[str, Any]) -> ProjectSpec:
+    """A project definition validated as a whole, parts that constrain each other included."""
+    try:
+        return ProjectSpec.model_validate(parts)
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        raise ValidationFailedError(problems) from exc

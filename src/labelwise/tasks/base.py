@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from labelwise.confidence import ROOT, Region
 from labelwise.consensus import Vote
 from labelwise.domain import Confidence, TokenLogprob
 from labelwise.examples import Example
@@ -38,9 +39,15 @@ class TaskType(Protocol):
     def contract(self, task: TaskSpec) -> OutputContract: ...
 
     def system_prompt(
-        self, task: TaskSpec, prompts: PromptLibrary, *, answer_schema: str | None
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        *,
+        answer_schema: str | None,
+        packed: bool = False,
     ) -> str:
-        """The static part: the same for every item of a project version."""
+        """The static part: the same for every item of a project version. `packed`: for
+        requests that carry several items (`labelwise.packing`)."""
         ...
 
     def combine(self, task: TaskSpec, votes: Sequence[Vote]) -> tuple[Any, Confidence]:
@@ -61,14 +68,29 @@ class TaskType(Protocol):
         """The item, delimited and declared as data."""
         ...
 
+    def pack_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        items: Sequence[Mapping[str, Any]],
+        examples: Sequence[Example] = (),
+    ) -> str:
+        """Several items, numbered from 1 in the order given, delimited and declared as data."""
+        ...
+
     def value(self, answer: BaseModel) -> Any:
         """The value stored for a validated answer (JSON-serialisable)."""
         ...
 
     def logprob_confidence(
-        self, task: TaskSpec, tokens: Sequence[TokenLogprob], answer: BaseModel
+        self,
+        task: TaskSpec,
+        tokens: Sequence[TokenLogprob],
+        answer: BaseModel,
+        region: Region = ROOT,
     ) -> Confidence | None:
-        """None when the answer cannot be located in the tokens."""
+        """None when the answer cannot be located in the tokens (in `region` of them: one
+        item's part of an answer about several)."""
         ...
 
     def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from labelwise import confidence, consensus
+from labelwise.confidence import ROOT, Region
 from labelwise.consensus import Vote
 from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.examples import Example
@@ -112,7 +113,12 @@ class ClassificationTask:
         )
 
     def system_prompt(
-        self, task: TaskSpec, prompts: PromptLibrary, *, answer_schema: str | None
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        *,
+        answer_schema: str | None,
+        packed: bool = False,
     ) -> str:
         labels = [
             {
@@ -133,6 +139,7 @@ class ClassificationTask:
             labels=labels,
             examples=examples,
             answer_schema=answer_schema,
+            packed=packed,
         )
 
     def user_prompt(
@@ -142,11 +149,19 @@ class ClassificationTask:
         data: Mapping[str, Any],
         examples: Sequence[Example] = (),
     ) -> str:
-        shown = [
-            {"data_json": data_json(e.data), "answer_json": _answer_json(task, e.label)}
-            for e in examples
-        ]
+        shown = _shown(task, examples)
         return prompts.render(f"{self.name}/user.j2", item_json=data_json(data), examples=shown)
+
+    def pack_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        items: Sequence[Mapping[str, Any]],
+        examples: Sequence[Example] = (),
+    ) -> str:
+        items_json = [data_json(data) for data in items]
+        shown = _shown(task, examples)
+        return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
 
     def rationale(self, answer: BaseModel) -> str | None:
         text = getattr(answer, "rationale", None)
@@ -158,17 +173,23 @@ class ClassificationTask:
         return answer.model_dump()["label"]
 
     def logprob_confidence(
-        self, task: TaskSpec, tokens: Sequence[TokenLogprob], answer: BaseModel
+        self,
+        task: TaskSpec,
+        tokens: Sequence[TokenLogprob],
+        answer: BaseModel,
+        region: Region = ROOT,
     ) -> Confidence | None:
         names = task.label_names
         if task.multi_label:
-            per_label = confidence.boolean_confidences(tokens, labels=names, values=_flags(answer))
+            per_label = confidence.boolean_confidences(
+                tokens, labels=names, values=_flags(answer), region=region
+            )
             if per_label is None:
                 return None
             score = confidence.combine_label_confidences(per_label)
             return Confidence(score, ConfidenceMethod.LOGPROB, per_label=dict(per_label))
         score = confidence.label_choice_confidence(
-            tokens, key="label", labels=names, chosen=self.value(answer)
+            tokens, key="label", labels=names, chosen=self.value(answer), region=region
         )
         return None if score is None else Confidence(score, ConfidenceMethod.LOGPROB)
 
@@ -189,6 +210,13 @@ class ClassificationTask:
             return sorted(chosen), Confidence(score, method, per_label=dict(per_label))
         value, share = confidence.agreement([self.value(answer) for answer in answers])
         return value, Confidence(share, ConfidenceMethod.AGREEMENT)
+
+
+def _shown(task: TaskSpec, examples: Sequence[Example]) -> list[dict[str, str]]:
+    return [
+        {"data_json": data_json(e.data), "answer_json": _answer_json(task, e.label)}
+        for e in examples
+    ]
 
 
 def _chars(answer: dict[str, Any]) -> int:

@@ -20,10 +20,10 @@ from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
-from labelwise.spec import ModelSpec, ProjectSpec
+from labelwise.spec import ModelSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
-from labelwise.store.projects import ProjectRecord
+from labelwise.store.projects import ProjectRecord, checked_spec
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -39,6 +39,7 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         consensus=project.spec.consensus,
         review=project.spec.review,
         result_cache=project.spec.result_cache,
+        items_per_request=project.spec.items_per_request,
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
@@ -58,14 +59,7 @@ def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
     check_endpoints([body.model, *body.consensus.models], settings)
-    spec = ProjectSpec(
-        task=body.task,
-        model=body.model,
-        routing=body.routing,
-        consensus=body.consensus,
-        review=body.review,
-        result_cache=body.result_cache,
-    )
+    spec = checked_spec(body.model_dump(exclude={"name"}))
     return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
 
 
@@ -107,6 +101,7 @@ def update_project(
             ("consensus", body.consensus),
             ("review", body.review),
             ("result_cache", body.result_cache),
+            ("items_per_request", body.items_per_request),
         )
         if value is not None
     }
