@@ -104,4 +104,3 @@ def unpack(
         except ValidationError:
             continue
     return found
-
