@@ -50,6 +50,7 @@ def main() -> None:
         "--concurrency", type=int, default=128, help="LLM calls in flight per worker"
     )
     parser.add_argument("--chunk-size", type=int, default=100)
+    parser.add_argument("--items-per-request", type=int, default=1)
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
@@ -66,23 +67,27 @@ def main() -> None:
         settings_env=settings_env,
     ) as stack:
         client = LabelwiseClient(stack.api_url, stack.key, timeout=300)
-        project = client.create_project(PROJECT)
+        project = client.create_project(
+            {**PROJECT, "items_per_request": args.items_per_request}
+        )
         started = time.perf_counter()
         batch = client.post_batch(project["id"], make_items(args.items))
         posted = time.perf_counter()
         while (summary := client.get_batch(batch["id"]))["status"] != "completed":
-            time.sleep(0.05)
+            time.sleep(0.25)
         elapsed = time.perf_counter() - started
         report = {
             "items": args.items,
             "workers": args.workers,
             "latency_ms": args.latency_ms,
             "transport": args.transport,
+            "items_per_request": args.items_per_request,
             "seconds": round(elapsed, 2),
             "items_per_second": round(args.items / elapsed, 1),
             "ingest_seconds": round(posted - started, 3),
             "counts": summary["counts"],
             "llm_requests_per_item": round(stack.llm_stats()["requests"] / args.items, 3),
+            "prompt_tokens_per_item": round(summary["usage"]["prompt_tokens"] / args.items, 1),
             "peak_rss_mb": stack.peak_rss_mb(),
         }
         print(json.dumps(report, indent=2))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labelwise.domain import TokenLogprob
 
@@ -63,6 +65,12 @@ def _skip_whitespace(content: str, i: int) -> int:
     while i < len(content) and content[i] in _WHITESPACE:
         i += 1
     return i
+
+
+@lru_cache(maxsize=64)
+def _members_of(content: str) -> tuple[_Member, ...]:
+    """`_members`, remembered: every item of a request about several reads the same content."""
+    return tuple(_members(content))
 
 
 def _members(content: str) -> Iterator[_Member]:
@@ -132,7 +140,7 @@ def array_elements(content: str, key: str) -> list[Region]:
     An answer about several items is `{"<key>": [{...}, {...}]}`; each item's confidence is
     read only inside its own object. A truncated tail yields the objects completed before it.
     """
-    member = next((m for m in _members(content) if m.path == (None,) and m.key == key), None)
+    member = next((m for m in _members_of(content) if m.path == (None,) and m.key == key), None)
     if member is None or content[member.value_start : member.value_start + 1] != "[":
         return []
     regions: list[Region] = []
@@ -171,9 +179,10 @@ def _token_starts(tokens: Sequence[TokenLogprob]) -> list[int]:
 
 def _token_at(tokens: Sequence[TokenLogprob], starts: Sequence[int], offset: int) -> int | None:
     """Index of the token whose text covers character `offset` (empty tokens cover nothing)."""
-    for index, (token, start) in enumerate(zip(tokens, starts, strict=True)):
-        if start <= offset < start + len(token.token):
-            return index
+    # Of tokens starting at the same offset, all but the last are empty.
+    index = bisect_right(starts, offset) - 1
+    if index >= 0 and offset < starts[index] + len(tokens[index].token):
+        return index
     return None
 
 
@@ -275,7 +284,7 @@ def label_choice_confidence(
     if chosen not in allowed:
         return None
     content = "".join(t.token for t in tokens)
-    members = [m for m in _members(content) if m.key == key and region.holds(m)]
+    members = [m for m in _members_of(content) if m.key == key and region.holds(m)]
     if not members:
         return None
     # Duplicate keys: the JSON parser keeps the last one, so that is the value that was used.
@@ -367,7 +376,7 @@ def boolean_confidences(
     """
     content = "".join(t.token for t in tokens)
     found: dict[str, _Member] = {}
-    for member in _members(content):
+    for member in _members_of(content):
         # Only keys of the "labels" object: a label name elsewhere (a rationale) is not a vote.
         if region.holds(member, under=("labels",)):
             found[member.key] = member

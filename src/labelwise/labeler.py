@@ -16,7 +16,6 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from pydantic import BaseModel
 
 from labelwise.consensus import Vote, default_method
@@ -28,10 +27,11 @@ from labelwise.llm.client import LLMClients
 from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
 from labelwise.llm.output import schema_line
+from labelwise.llm.ratelimit import RateGates
 from labelwise.packing import ItemAnswer, PackAnswer, pack_max_chars, pack_schema, unpack
 from labelwise.prompts import PromptLibrary
 from labelwise.settings import Settings
-from labelwise.spec import ProjectSpec
+from labelwise.spec import ModelSpec, ProjectSpec
 from labelwise.tasks import TASK_TYPES, OutputContract, TaskType
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ class Labeler:
         self.quirks = ProviderQuirks()
         # One bound for every LLM request this process makes, agreement samples included.
         self._slots = asyncio.Semaphore(settings.llm_concurrency)
+        # The shared rate limits of the endpoints this process calls.
+        self.gates = RateGates(settings)
         # Reviewed items by project, for the learning loop (filled by the pipeline).
         self.example_cache = ExampleCache()
 
@@ -174,6 +176,7 @@ class Labeler:
 
     async def aclose(self) -> None:
         await self.clients.aclose()
+        await self.gates.aclose()
 
     async def _label(
         self,
@@ -184,10 +187,10 @@ class Labeler:
     ) -> _Labeled:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
-        client = self.clients.for_model(spec.model)
+        model = spec.model
         user = task_type.user_prompt(spec.task, self.prompts, data, examples)
         request = self._request(spec, prepared, user)
-        first = await self._call(client, request, meter)
+        first = await self._call(model, request, meter)
         rationale = task_type.rationale(first.answer)
         own = (
             task_type.logprob_confidence(spec.task, first.tokens, first.answer)
@@ -203,7 +206,7 @@ class Labeler:
                 )
         if own is not None:
             return _Labeled(task_type.value(first.answer), own, first.model, rationale)
-        samples = await self._samples(client, request, meter)
+        samples = await self._samples(model, request, meter)
         if not samples:
             # One answer agreeing with itself is no evidence: no score, so it goes to review.
             no_score = Confidence(None, ConfidenceMethod.AGREEMENT)
@@ -218,13 +221,13 @@ class Labeler:
         its own part of the answer; without logprobs, from the agreement of whole-pack samples."""
         prepared = self._prepare(spec, packed=True)
         task_type, task = prepared.task_type, spec.task
-        client = self.clients.for_model(spec.model)
+        model = spec.model
         shown = {e.item_id: e for item in items for e in item.examples}
         user = task_type.pack_prompt(
             task, self.prompts, [item.data for item in items], list(shown.values())
         )
         request = self._request(spec, prepared, user)
-        first = await self._call(client, request, meter)
+        first = await self._call(model, request, meter)
         content = "".join(t.token for t in first.tokens) if first.tokens else None
         found = self._unpack(prepared, first.answer, len(items), content)
         if first.tokens is not None:
@@ -245,7 +248,7 @@ class Labeler:
             return labeled
         samples = [
             self._unpack(prepared, sample, len(items), None)
-            for sample in await self._samples(client, request, meter)
+            for sample in await self._samples(model, request, meter)
         ]
         labeled = {}
         for position, answer in found.items():
@@ -298,21 +301,15 @@ class Labeler:
         the item every way the answers allow: the model's own logprob, the voters' agreement,
         and their answers combined. Empty when no voter answered and there is no logprob."""
         task_type = self._prepare(spec).task_type
-        client = self.clients.for_model(spec.model)
         sample = dataclasses.replace(
             request, temperature=max(request.temperature, _SAMPLE_MIN_TEMPERATURE)
         )
-        calls = [self._call(client, sample, meter) for _ in range(spec.consensus.samples)]
-        for model in spec.consensus.models:
-            voter = spec.model_copy(update={"model": model})
+        calls = [self._call(spec.model, sample, meter) for _ in range(spec.consensus.samples)]
+        for other in spec.consensus.models:
+            voter = spec.model_copy(update={"model": other})
             user = task_type.user_prompt(voter.task, self.prompts, data, examples)
-            calls.append(
-                self._call(
-                    self.clients.for_model(model),
-                    self._request(voter, self._prepare(voter), user),
-                    meter,
-                )
-            )
+            request = self._request(voter, self._prepare(voter), user)
+            calls.append(self._call(other, request, meter))
         answers = [first, *await self._answered(calls)]
         votes = [self._vote(spec, answer, own if answer is first else None) for answer in answers]
         alternatives: dict[str, Scored] = {}
@@ -340,7 +337,7 @@ class Labeler:
         )
 
     async def _samples(
-        self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter
+        self, model: ModelSpec, request: StructuredRequest, meter: CallMeter
     ) -> list[BaseModel]:
         """Extra answers for agreement when the provider gives no logprobs, drawn concurrently
         as separate requests (many servers reject `n > 1`)."""
@@ -350,8 +347,7 @@ class Labeler:
             top_logprobs=None,
         )
         calls = [
-            self._call(client, sample, meter)
-            for _ in range(self.settings.llm_agreement_samples - 1)
+            self._call(model, sample, meter) for _ in range(self.settings.llm_agreement_samples - 1)
         ]
         return [answer.answer for answer in await self._answered(calls)]
 
@@ -373,11 +369,19 @@ class Labeler:
         return answers
 
     async def _call(
-        self, client: openai.AsyncOpenAI, request: StructuredRequest, meter: CallMeter
+        self, model: ModelSpec, request: StructuredRequest, meter: CallMeter
     ) -> StructuredAnswer:
+        client = self.clients.for_model(model)
+        base_url, _ = self.clients.endpoint(model)
+        gate = self.gates.gate(base_url, request.model)
         async with self._slots:
             return await call_structured(
-                client, request, settings=self.settings, meter=meter, quirks=self.quirks
+                client,
+                request,
+                settings=self.settings,
+                meter=meter,
+                quirks=self.quirks,
+                gate=gate,
             )
 
     def _prepare(self, spec: ProjectSpec, *, packed: bool = False) -> _Prepared:

@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMTransport = Literal["aiohttp", "httpx"]
+
+
+class RateLimitRule(BaseModel):
+    """An operator's limit for a model (`"*"`: any model), at one endpoint or at all of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "*"
+    base_url: str | None = None
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+    def matches(self, base_url: str, model: str) -> bool:
+        same_url = self.base_url is None or self.base_url.rstrip("/") == base_url.rstrip("/")
+        return same_url and self.model in ("*", model)
 
 
 class Settings(BaseSettings):
@@ -44,6 +59,15 @@ class Settings(BaseSettings):
     llm_max_reasks: int = Field(default=1, ge=0, le=3)
     llm_top_logprobs: int = Field(default=10, ge=0, le=20)
     llm_agreement_samples: int = Field(default=5, ge=2, le=20)
+
+    # Rate limits shared through Redis by every process, per endpoint and model
+    # (`labelwise.llm.ratelimit`). Limits not listed are learned from x-ratelimit-* headers.
+    shared_rate_limits: bool = True
+    rate_limits: list[RateLimitRule] = Field(default_factory=list)
+    # How much of a minute's allowance may go out at once.
+    rate_limit_burst_seconds: float = Field(default=1.0, gt=0)
+    # After a 429 halves the shared rate, the time it takes to climb back to the full rate.
+    rate_limit_recovery_seconds: float = Field(default=30.0, gt=0)
 
     # Fan-out and delivery leases.
     chunk_size: int = Field(default=100, ge=1, le=10_000)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import openai
+from openai._legacy_response import LegacyAPIResponse
+from openai.types.chat import ChatCompletion
 from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +24,7 @@ from labelwise.errors import InvalidOutputError, LLMCallError, RefusalError, Tru
 from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
 from labelwise.llm.output import answer_text, mode_params, reask_messages, strip_fences
+from labelwise.llm.ratelimit import RateGate
 from labelwise.llm.retry import call_with_retries
 from labelwise.settings import Settings
 from labelwise.spec import OutputMode
@@ -107,7 +110,8 @@ async def _create(
     settings: Settings,
     meter: CallMeter,
     quirks: ProviderQuirks | None,
-) -> Any:
+    gate: RateGate | None,
+) -> ChatCompletion:
     """One completion, retried by the HTTP layer; a parameter the provider rejects with a 400 is
     dropped (and remembered) and the call made again without it."""
     sent = {
@@ -116,14 +120,38 @@ async def _create(
         "max_tokens": max_tokens,
         **params,
     }
+    # What a provider's tokens-per-minute limit counts for the request: the prompt and the
+    # whole answer budget. Estimated from characters; the real count is settled afterwards.
+    charge = sum(len(str(m.get("content") or "")) for m in messages) // 4 + max_tokens
     while True:
         adjusted = quirks.adjust(request.model, sent) if quirks else sent
-        create = functools.partial(client.chat.completions.create, model=request.model, **adjusted)
+        create = functools.partial(
+            client.chat.completions.with_raw_response.create, model=request.model, **adjusted
+        )
         try:
-            return await call_with_retries(settings, create, meter)
+            raw = await call_with_retries(settings, create, meter, gate=gate, tokens=charge)
         except LLMCallError as exc:
             if quirks is None or not quirks.learn(request.model, exc.__cause__, adjusted):
                 raise
+            continue
+        completion = parse_completion(raw)
+        if gate is not None:
+            used = completion.usage.total_tokens if completion.usage is not None else None
+            await gate.observe(raw.headers, charged=charge, used=used)
+        return completion
+
+
+def parse_completion(raw: LegacyAPIResponse[Any]) -> ChatCompletion:
+    """The response body as a `ChatCompletion`, validated from JSON in one pass; a body the strict
+    model rejects (a provider's odd field) goes through the SDK's lenient parser instead.
+
+    The fast path matters: an answer about several items carries thousands of logprob entries,
+    and building them one by one in Python costs more than the rest of labeling them.
+    """
+    try:
+        return ChatCompletion.model_validate_json(raw.content)
+    except ValidationError:
+        return cast(ChatCompletion, raw.parse())
 
 
 async def call_structured(
@@ -133,6 +161,7 @@ async def call_structured(
     settings: Settings,
     meter: CallMeter,
     quirks: ProviderQuirks | None = None,
+    gate: RateGate | None = None,
 ) -> StructuredAnswer:
     messages = list(request.messages)
     max_tokens = request.max_tokens
@@ -150,6 +179,7 @@ async def call_structured(
             settings=settings,
             meter=meter,
             quirks=quirks,
+            gate=gate,
         )
         meter.add_usage(completion.usage)
         if not completion.choices:

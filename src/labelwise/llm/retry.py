@@ -25,6 +25,7 @@ from tenacity import (
 
 from labelwise.errors import LLMCallError
 from labelwise.llm.meter import CallMeter
+from labelwise.llm.ratelimit import RateGate
 from labelwise.settings import Settings
 
 T = TypeVar("T")
@@ -95,16 +96,30 @@ def _describe(exc: BaseException) -> str:
 
 
 async def call_with_retries(
-    settings: Settings, call: Callable[[], Awaitable[T]], meter: CallMeter
+    settings: Settings,
+    call: Callable[[], Awaitable[T]],
+    meter: CallMeter,
+    *,
+    gate: RateGate | None = None,
+    tokens: int = 0,
 ) -> T:
-    """Run `call`, retrying transient failures; every attempt is counted on `meter`."""
+    """Run `call`, retrying transient failures; every attempt is counted on `meter`. With a
+    `gate`, each attempt first takes its turn under the shared rate limit, and a 429 slows
+    everyone down."""
     attempts = 0
 
     async def attempt() -> T:
         nonlocal attempts
+        if gate is not None:
+            await gate.acquire(tokens)
         attempts += 1
         meter.count_attempt()
-        return await call()
+        try:
+            return await call()
+        except openai.APIStatusError as exc:
+            if gate is not None and exc.status_code == 429:
+                await gate.penalize(retry_after_seconds(exc))
+            raise
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(settings.llm_max_attempts),

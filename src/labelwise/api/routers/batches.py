@@ -76,7 +76,8 @@ def _ingest(
             session,
             project=project,
             items=items,
-            chunk_size=settings.chunk_size,
+            # A job carries chunk_size requests' worth of items, however many share a request.
+            chunk_size=settings.chunk_size * project.spec.items_per_request,
             lease_until=time.time() + settings.queued_lease_seconds,
         )
     deliver(state, result.chunks, what=f"batch {result.batch_id}")
