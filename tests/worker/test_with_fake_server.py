@@ -27,10 +27,15 @@ def label_batch(
     config: FakeLLMConfig,
     n: int,
     definition: dict[str, Any] = PROJECT,
+    **settings_overrides: Any,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, int]]:
     with running_fake_llm(config) as base_url:
         settings = make_settings(
-            database_url, queue_name, openai_base_url=base_url, llm_transport="aiohttp"
+            database_url,
+            queue_name,
+            openai_base_url=base_url,
+            llm_transport="aiohttp",
+            **settings_overrides,
         )
         with TestClient(create_app(settings)) as client:
             project = client.post(

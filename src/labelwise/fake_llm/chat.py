@@ -27,6 +27,7 @@ from labelwise.fake_llm.faults import (
     server_error_body,
 )
 from labelwise.fake_llm.judge import Judge, stable_seed
+from labelwise.fake_llm.limits import RequestLimit
 from labelwise.fake_llm.request import BadRequest, ChatRequest, parse_chat_request
 from labelwise.fake_llm.stats import Stats
 
@@ -49,6 +50,9 @@ class ChatCompletions:
         self._draws = itertools.count()
         self._ids = itertools.count(1)
         self._prompt_cache = PromptCache()
+        self._limit = (
+            RequestLimit(config.requests_per_second) if config.requests_per_second > 0 else None
+        )
 
     async def reply(self, body: bytes) -> Reply:
         self.stats.request_started()
@@ -65,6 +69,11 @@ class ChatCompletions:
             stats.request_failed("bad_request")
             return Reply(400, error_body(str(exc), "invalid_request_error", None, exc.param))
 
+        limit = self._limit
+        if limit is not None and not limit.take():
+            stats.request_failed("rate_limited")
+            headers = [*limit.headers(), *retry_headers(limit.retry_after_seconds())]
+            return Reply(429, rate_limited_body(), headers)
         faults = self._faults.next_faults()
         if faults.rate_limited:
             # Real rate limits answer at once, without the generation latency.
@@ -86,7 +95,8 @@ class ChatCompletions:
         usage = Usage(prompt_tokens, completion_tokens, cached_tokens)
         stats.completion_done(outcome, request.n, usage)
         completion_id = f"chatcmpl-fake-{next(self._ids)}"
-        return Reply(200, completion_body(completion_id, request.model, choices, usage))
+        headers = limit.headers() if limit is not None else ()
+        return Reply(200, completion_body(completion_id, request.model, choices, usage), headers)
 
     def _choices(
         self, request: ChatRequest, faults: Faults

@@ -16,6 +16,8 @@ class FakeLLMConfig:
     """Everything the fake is told, checked on construction; rates are shares of requests."""
 
     latency_ms: float = 50
+    # The fake's own rate limit (0: none): over it, a 429 that says when to come back.
+    requests_per_second: float = 0
     rate_429: float = 0
     retry_after_seconds: float = 0.05
     rate_500: float = 0
@@ -48,5 +50,7 @@ class FakeLLMConfig:
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if self.latency_ms < 0 or self.retry_after_seconds < 0:
-            raise ValueError("latency_ms and retry_after_seconds must not be negative")
+        if self.latency_ms < 0 or self.retry_after_seconds < 0 or self.requests_per_second < 0:
+            raise ValueError(
+                "latency_ms, retry_after_seconds and requests_per_second must not be negative"
+            )

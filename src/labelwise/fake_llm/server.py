@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--host", default="127.0.0.1")
     add("--port", type=int, default=8089)
     add("--latency-ms", type=float, default=defaults.latency_ms, help="delay per request")
+    add(
+        "--requests-per-second",
+        type=float,
+        default=defaults.requests_per_second,
+        help="the fake's own rate limit, told in x-ratelimit-* headers (0: none)",
+    )
     add("--rate-429", type=float, default=defaults.rate_429, help="share answered 429")
     add(
         "--retry-after-seconds",
@@ -140,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = FakeLLMConfig(
             latency_ms=args.latency_ms,
+            requests_per_second=args.requests_per_second,
             rate_429=args.rate_429,
             retry_after_seconds=args.retry_after_seconds,
             rate_500=args.rate_500,

@@ -1,10 +1,10 @@
 """Rate limits shared by every worker on every machine, kept in Redis per endpoint and model.
 
-Each (base URL, model) has one small Redis hash per deployment (queue name). Before every HTTP attempt a caller asks it for
-one request and the request's tokens (its prompt, estimated, plus `max_tokens`, as providers
-count them); a Lua script refills two token buckets (requests/min, tokens/min), takes from them
-or answers how long to wait, atomically. Limits come from the operator (`rate_limits`) or are
-learned from the provider's `x-ratelimit-limit-*` headers.
+Each (base URL, model) has one small Redis hash per deployment (queue name). Before every HTTP
+attempt a caller asks it for one request and the request's tokens (its prompt, estimated, plus
+`max_tokens`, as providers count them); a Lua script refills two token buckets (requests/min,
+tokens/min), takes from them or answers how long to wait, atomically. Limits come from the
+operator (`rate_limits`) or are learned from the provider's `x-ratelimit-limit-*` headers.
 
 A 429 sets a cooldown (the server's `Retry-After`) that every caller waits out before its next
 attempt, and halves the shared rate (once per wave of 429s, not once per request in it); the rate
@@ -50,7 +50,8 @@ if cooldown > now then return tostring(cooldown - now) end
 if rpm <= 0 then rpm = tonumber(s[8]) or 0 end
 if tpm <= 0 then tpm = tonumber(s[9]) or 0 end
 if rpm <= 0 and tpm <= 0 then return '0' end
-local factor = math.min(1, (tonumber(s[2]) or 1) + (now - (tonumber(s[3]) or now)) / recovery)
+local factor_at = tonumber(s[3]) or now
+local factor = math.min(1, (tonumber(s[2]) or 1) + math.max(0, now - factor_at) / recovery)
 local function level(per_minute, value, at)
   local rate = per_minute * factor / 60
   local cap = math.max(1, rate * burst)
@@ -70,7 +71,7 @@ if tpm > 0 then
   if tok < need then wait = math.max(wait, (need - tok) / rate) end
 end
 if wait > 0 then return tostring(wait) end
-redis.call('HSET', KEYS[1], 'factor', factor, 'factor_at', now)
+redis.call('HSET', KEYS[1], 'factor', factor, 'factor_at', math.max(now, factor_at))
 if rpm > 0 then redis.call('HSET', KEYS[1], 'req', req - 1, 'req_at', now) end
 if tpm > 0 then redis.call('HSET', KEYS[1], 'tok', tok - cost, 'tok_at', now) end
 redis.call('EXPIRE', KEYS[1], ARGV[7])
@@ -81,15 +82,18 @@ _PENALIZE = """
 local now, retry_after, recovery = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local s = redis.call('HMGET', KEYS[1], 'cooldown', 'factor', 'factor_at', 'penalized_at')
 local cooldown = math.max(tonumber(s[1]) or 0, now + retry_after)
-local factor = math.min(1, (tonumber(s[2]) or 1) + (now - (tonumber(s[3]) or now)) / recovery)
+local factor_at = tonumber(s[3]) or now
+local factor = math.min(1, (tonumber(s[2]) or 1) + math.max(0, now - factor_at) / recovery)
 local penalized_at = tonumber(s[4]) or 0
 -- One wave of 429s (everything in flight when the limit struck) halves the rate once.
 if now - penalized_at >= math.max(retry_after, 1) then
   factor = math.max(tonumber(ARGV[4]), factor / 2)
   penalized_at = now
 end
-redis.call('HSET', KEYS[1], 'cooldown', cooldown, 'factor', factor, 'factor_at', now,
-           'penalized_at', penalized_at)
+-- The provider's buckets are empty: so are ours, refilling (and the rate climbing back) from
+-- the end of the cooldown.
+redis.call('HSET', KEYS[1], 'cooldown', cooldown, 'factor', factor, 'factor_at', cooldown,
+           'penalized_at', penalized_at, 'req', 0, 'req_at', cooldown, 'tok', 0, 'tok_at', cooldown)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return tostring(factor)
 """
@@ -196,40 +200,49 @@ class RateGate:
 
     async def acquire(self, tokens: int) -> float:
         """Wait until one request of `tokens` tokens may go out; returns the seconds waited."""
-        rule = self.rule
-        rpm = rule.requests_per_minute if rule and rule.requests_per_minute else 0
-        tpm = rule.tokens_per_minute if rule and rule.tokens_per_minute else 0
         waited = 0.0
-        while True:
-            args = [
-                time.time(),
-                rpm,
-                tpm,
-                tokens,
-                self.burst_seconds,
-                self.recovery_seconds,
-                _STATE_TTL_SECONDS,
-            ]
-            answer = await self._run(self._acquire, args)
-            wait = float(answer) if answer is not None else 0.0
-            if wait <= 0:
-                return waited
+        while (wait := await self.try_acquire(tokens)) > 0:
             # Jitter, so callers released at the same moment do not arrive at once.
             pause = min(wait, _MAX_SLEEP_SECONDS) * (1 + 0.2 * random.random())
             await asyncio.sleep(pause)
             waited += pause
+        return waited
 
-    async def penalize(self, retry_after: float | None) -> None:
+    async def try_acquire(self, tokens: int, *, now: float | None = None) -> float:
+        """Take one request of `tokens` tokens if the limits allow it now (0.0), else the seconds
+        to wait before asking again, taking nothing."""
+        rule = self.rule
+        args = [
+            time.time() if now is None else now,
+            rule.requests_per_minute or 0 if rule else 0,
+            rule.tokens_per_minute or 0 if rule else 0,
+            tokens,
+            self.burst_seconds,
+            self.recovery_seconds,
+            _STATE_TTL_SECONDS,
+        ]
+        answer = await self._run(self._acquire, args)
+        return float(answer) if answer is not None else 0.0
+
+    async def penalize(self, retry_after: float | None, *, now: float | None = None) -> None:
         """A 429: everyone waits out `retry_after` (1 s when the server named none)."""
         wait = 1.0 if retry_after is None else retry_after
-        args = [time.time(), wait, self.recovery_seconds, _MIN_FACTOR, _STATE_TTL_SECONDS]
+        now = time.time() if now is None else now
+        args = [now, wait, self.recovery_seconds, _MIN_FACTOR, _STATE_TTL_SECONDS]
         await self._run(self._penalize, args)
 
-    async def observe(self, headers: Mapping[str, str], *, charged: int, used: int | None) -> None:
+    async def observe(
+        self,
+        headers: Mapping[str, str],
+        *,
+        charged: int,
+        used: int | None,
+        now: float | None = None,
+    ) -> None:
         """After a response: learn the limits the provider states, pause everyone when it says
         nothing is left, and give back tokens charged beyond what the call used."""
         reading = read_headers(headers)
-        now = time.time()
+        now = time.time() if now is None else now
         counts_tokens = bool(self.rule and self.rule.tokens_per_minute) or reading.limit_tokens
         refund = charged - used if used is not None and counts_tokens else 0
         if (

@@ -1,0 +1,188 @@
+"""Shared rate limits: the Lua buckets and cooldowns in Redis, driven with an explicit clock, and
+the pure readings of provider headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from labelwise.llm.ratelimit import RateGate, parse_reset, read_headers, rule_for
+from labelwise.settings import RateLimitRule
+from tests.conftest import REDIS_URL
+
+T0 = 1_000_000.0
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    connection = Redis.from_url(REDIS_URL)
+    yield connection
+    await connection.aclose()
+
+
+def gate_on(redis: Redis, namespace: str, rule: RateLimitRule | None = None) -> RateGate:
+    return RateGate(
+        redis,
+        namespace=namespace,
+        base_url="http://llm.test/v1",
+        model="m",
+        rule=rule,
+        burst_seconds=1.0,
+        recovery_seconds=10.0,
+    )
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+async def test_requests_per_minute_paces_every_process_sharing_the_key(
+    redis: Redis, namespace: str
+) -> None:
+    rule = RateLimitRule(requests_per_minute=120)  # 2/s; a burst of one second: 2 at once
+    here, there = (
+        gate_on(redis, namespace, rule),
+        gate_on(Redis.from_url(REDIS_URL), namespace, rule),
+    )
+    assert await here.try_acquire(1, now=T0) == 0
+    assert await there.try_acquire(1, now=T0) == 0
+    # The bucket is empty for both: the next request waits for half a second of refill.
+    assert await here.try_acquire(1, now=T0) == pytest.approx(0.5)
+    assert await there.try_acquire(1, now=T0 + 0.25) == pytest.approx(0.25)
+    assert await there.try_acquire(1, now=T0 + 0.5) == 0
+    await there.redis.aclose()
+
+
+async def test_tokens_per_minute_counts_the_request_and_takes_back_what_was_not_used(
+    redis: Redis, namespace: str
+) -> None:
+    gate = gate_on(redis, namespace, RateLimitRule(tokens_per_minute=6000))  # 100/s
+    assert await gate.try_acquire(80, now=T0) == 0
+    assert await gate.try_acquire(80, now=T0) == pytest.approx(0.6)  # 20 left, 60 to refill
+    # The first call used only 30 of its 80: the other 50 come back.
+    await gate.observe({}, charged=80, used=30, now=T0)
+    assert await gate.try_acquire(70, now=T0) == 0
+
+
+async def test_a_429_stops_everyone_until_retry_after_then_the_rate_recovers(
+    redis: Redis, namespace: str
+) -> None:
+    rule = RateLimitRule(requests_per_minute=600)  # 10/s
+    gate = gate_on(redis, namespace, rule)
+    assert await gate.try_acquire(1, now=T0) == 0
+    await gate.penalize(2.0, now=T0)
+    # A wave of 429s from the same moment is one event: the rate is halved once, not thrice.
+    await gate.penalize(2.0, now=T0 + 0.01)
+    await gate.penalize(2.0, now=T0 + 0.02)
+    assert await gate.try_acquire(1, now=T0 + 1) == pytest.approx(1.02)
+    state = await redis.hgetall(gate.key)
+    assert float(state[b"factor"]) == pytest.approx(0.5, abs=0.01)
+    # The provider's bucket is empty, so is ours: after the cooldown it refills at half the
+    # rate, 5/s, so the first request waits a fifth of a second.
+    assert await gate.try_acquire(1, now=T0 + 2.02) == pytest.approx(0.2)
+    # Ten seconds of recovery later, the full rate again: a burst of 10.
+    admitted = [await gate.try_acquire(1, now=T0 + 13) == 0 for _ in range(12)]
+    assert admitted.count(True) == 10
+
+
+async def test_without_limits_only_cooldowns_apply(redis: Redis, namespace: str) -> None:
+    gate = gate_on(redis, namespace)
+    assert all([await gate.try_acquire(10**6, now=T0) == 0 for _ in range(50)])
+    await gate.penalize(None, now=T0)  # no Retry-After: one second
+    assert await gate.try_acquire(1, now=T0 + 0.5) == pytest.approx(0.5)
+    assert await gate.try_acquire(1, now=T0 + 1.0) == 0
+
+
+async def test_limits_are_learned_from_headers_and_exhaustion_pauses_everyone(
+    redis: Redis, namespace: str
+) -> None:
+    gate = gate_on(redis, namespace)
+    headers = {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "1.5s",
+    }
+    await gate.observe(headers, charged=10, used=10, now=T0)
+    assert await gate.try_acquire(1, now=T0 + 0.5) == pytest.approx(1.0)
+    # Learned: 60/min, one request per second from here on.
+    assert await gate.try_acquire(1, now=T0 + 1.5) == 0
+    assert await gate.try_acquire(1, now=T0 + 1.5) == pytest.approx(1.0)
+
+
+async def test_an_unreachable_redis_does_not_stop_labeling(namespace: str) -> None:
+    gate = gate_on(
+        Redis.from_url("redis://127.0.0.1:1/0"), namespace, RateLimitRule(requests_per_minute=1)
+    )
+    assert await gate.acquire(1) == 0
+    await gate.penalize(1.0)
+    await gate.redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1s", 1.0),
+        ("20ms", 0.02),
+        ("6m0s", 360.0),
+        ("1m30.5s", 90.5),
+        ("1h2m", 3720.0),
+        ("2.5", 2.5),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("5x", None),
+    ],
+)
+def test_parse_reset(text: str | None, seconds: float | None) -> None:
+    assert parse_reset(text) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+@pytest.mark.parametrize(
+    ("headers", "limits", "exhausted_for"),
+    [
+        ({}, (None, None), None),
+        (
+            {"x-ratelimit-limit-requests": "500", "x-ratelimit-limit-tokens": "30000"},
+            (500, 30000),
+            None,
+        ),
+        (
+            {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "250ms"},
+            (None, None),
+            0.25,
+        ),
+        # Both exhausted: the later reset decides; an unreadable reset counts as a second.
+        (
+            {
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": "later",
+                "x-ratelimit-remaining-tokens": "0",
+                "x-ratelimit-reset-tokens": "200ms",
+            },
+            (None, None),
+            1.0,
+        ),
+        ({"x-ratelimit-remaining-requests": "3"}, (None, None), None),
+    ],
+)
+def test_read_headers(
+    headers: dict[str, str], limits: tuple[int | None, int | None], exhausted_for: float | None
+) -> None:
+    reading = read_headers(headers)
+    assert (reading.limit_requests, reading.limit_tokens) == limits
+    assert reading.exhausted_for == exhausted_for
+
+
+def test_the_most_specific_rule_applies() -> None:
+    anywhere = RateLimitRule(requests_per_minute=1)
+    this_model = RateLimitRule(model="m", requests_per_minute=2)
+    this_endpoint = RateLimitRule(model="m", base_url="http://a/v1/", requests_per_minute=3)
+    rules = [anywhere, this_model, this_endpoint]
+    assert rule_for(rules, "http://a/v1", "m") is this_endpoint
+    assert rule_for(rules, "http://b/v1", "m") is this_model
+    assert rule_for(rules, "http://b/v1", "other") is anywhere
+    assert rule_for([this_endpoint], "http://b/v1", "m") is None
