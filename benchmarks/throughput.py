@@ -1,6 +1,8 @@
 """End-to-end labeling throughput: API, Redis, workers and store against the fake LLM server.
 
     .venv/bin/python benchmarks/throughput.py --items 2000 --latency-ms 50 --workers 2
+    .venv/bin/python benchmarks/throughput.py --items 20000 --items-per-request 10
+    .venv/bin/python benchmarks/throughput.py --items 4000 --rate-429 0.2   # a 429 storm
 
 Starts the fake LLM server, the API and the workers as separate processes on loopback (a fresh
 SQLite file unless --database-url is given), posts the items as NDJSON, polls the batch until it
@@ -51,6 +53,13 @@ def main() -> None:
     )
     parser.add_argument("--chunk-size", type=int, default=100)
     parser.add_argument("--items-per-request", type=int, default=1)
+    parser.add_argument("--rate-429", type=float, default=0.0, help="share of 429s (a storm)")
+    parser.add_argument(
+        "--retry-after-seconds", type=float, default=0.05, help="the wait a 429 advertises"
+    )
+    parser.add_argument(
+        "--requests-per-second", type=float, default=0.0, help="the fake's own rate limit"
+    )
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
@@ -65,17 +74,21 @@ def main() -> None:
         latency_ms=args.latency_ms,
         database_url=args.database_url,
         settings_env=settings_env,
+        fake_llm_args=[
+            f"--rate-429={args.rate_429}",
+            f"--retry-after-seconds={args.retry_after_seconds}",
+            f"--requests-per-second={args.requests_per_second}",
+        ],
     ) as stack:
         client = LabelwiseClient(stack.api_url, stack.key, timeout=300)
-        project = client.create_project(
-            {**PROJECT, "items_per_request": args.items_per_request}
-        )
+        project = client.create_project({**PROJECT, "items_per_request": args.items_per_request})
         started = time.perf_counter()
         batch = client.post_batch(project["id"], make_items(args.items))
         posted = time.perf_counter()
         while (summary := client.get_batch(batch["id"]))["status"] != "completed":
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
+        llm = stack.llm_stats()
         report = {
             "items": args.items,
             "workers": args.workers,
@@ -86,7 +99,8 @@ def main() -> None:
             "items_per_second": round(args.items / elapsed, 1),
             "ingest_seconds": round(posted - started, 3),
             "counts": summary["counts"],
-            "llm_requests_per_item": round(stack.llm_stats()["requests"] / args.items, 3),
+            "llm_requests_per_item": round(llm["requests"] / args.items, 3),
+            "llm_429s": llm.get("rate_limited", 0),
             "prompt_tokens_per_item": round(summary["usage"]["prompt_tokens"] / args.items, 1),
             "peak_rss_mb": stack.peak_rss_mb(),
         }

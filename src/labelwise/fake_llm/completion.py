@@ -7,21 +7,17 @@ provider's prefix cache). The tokens come from the answer writer; this module on
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from labelwise.fake_llm.request import SYSTEM_ROLES, message_text
 from labelwise.fake_llm.tokens import Token, token_text
+from labelwise.tokens import TOKENS_PER_MESSAGE, chat_prompt_tokens, count_tokens
 
 # Distinct system prompts remembered for prompt caching; past this the memory starts over.
 _MAX_CACHED_PROMPTS = 1024
 _CACHE_BLOCK = 64
-
-
-def _tokens(chars: int) -> int:
-    return math.ceil(chars / 4)
 
 
 @dataclass(frozen=True)
@@ -46,26 +42,29 @@ class PromptCache:
         self._seen: set[str] = set()
 
     def prompt_tokens(self, messages: list[dict[str, Any]]) -> tuple[int, int]:
-        """(prompt tokens, of which cached): the system prompt is cached once seen."""
-        chars = 0
+        """(prompt tokens, of which cached): the system prompt is cached once seen. Counted
+        with the tokenizer labelwise estimates with, framing included, as OpenAI counts."""
+        texts: list[str] = []
         system: str | None = None
         for message in messages:
             text = message_text(message.get("content"))
-            chars += len(text)
+            texts.append(text)
             for call in message.get("tool_calls") or ():
                 if isinstance(call, dict):
-                    chars += len(str((call.get("function") or {}).get("arguments", "")))
+                    texts.append(str((call.get("function") or {}).get("arguments", "")))
             if system is None and message.get("role") in SYSTEM_ROLES:
                 system = text
+        total = chat_prompt_tokens({"content": text} for text in texts)
+        total -= (len(texts) - len(messages)) * TOKENS_PER_MESSAGE  # tool calls are no messages
         cached = 0
         if system:
             if system in self._seen:
-                cached = _tokens(len(system)) // _CACHE_BLOCK * _CACHE_BLOCK
+                cached = count_tokens(system) // _CACHE_BLOCK * _CACHE_BLOCK
             else:
                 if len(self._seen) >= _MAX_CACHED_PROMPTS:
                     self._seen.clear()
                 self._seen.add(system)
-        return _tokens(chars), cached
+        return total, cached
 
 
 def choice(
