@@ -98,6 +98,13 @@ class PayloadTooLargeError(RequestError):
     code = "payload_too_large"
 
 
+class SpendLimitError(RequestError):
+    """A batch would take the project past its spend limit; nothing of it was stored."""
+
+    status = 402
+    code = "spend_limit_exceeded"
+
+
 class ValidationFailedError(RequestError):
     status = 422
     code = "validation_error"

@@ -188,8 +188,7 @@ class Labeler:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         model = spec.model
-        user = task_type.user_prompt(spec.task, self.prompts, data, examples)
-        request = self._request(spec, prepared, user)
+        request = self._item_request(spec, data, examples)
         first = await self._call(model, request, meter)
         rationale = task_type.rationale(first.answer)
         own = (
@@ -223,10 +222,7 @@ class Labeler:
         task_type, task = prepared.task_type, spec.task
         model = spec.model
         shown = {e.item_id: e for item in items for e in item.examples}
-        user = task_type.pack_prompt(
-            task, self.prompts, [item.data for item in items], list(shown.values())
-        )
-        request = self._request(spec, prepared, user)
+        request = self._pack_request(spec, [item.data for item in items], list(shown.values()))
         first = await self._call(model, request, meter)
         content = "".join(t.token for t in first.tokens) if first.tokens else None
         found = self._unpack(prepared, first.answer, len(items), content)
@@ -269,6 +265,34 @@ class Labeler:
         assert isinstance(answer, PackAnswer)
         found = unpack(answer, size=size, item_model=prepared.contract.model, content=content)
         return {int(item_id) - 1: item_answer for item_id, item_answer in found.items()}
+
+    def requests_for(
+        self, spec: ProjectSpec, items: Sequence[dict[str, Any]]
+    ) -> list[StructuredRequest]:
+        """The requests `items` would be sent in, `items_per_request` at a time, rendered as
+        labeling renders them: what an estimate counts."""
+        size = spec.items_per_request
+        groups = [items[start : start + size] for start in range(0, len(items), size)]
+        return [
+            self._item_request(spec, group[0], ())
+            if len(group) == 1
+            else self._pack_request(spec, group, ())
+            for group in groups
+        ]
+
+    def _item_request(
+        self, spec: ProjectSpec, data: dict[str, Any], examples: Sequence[Example]
+    ) -> StructuredRequest:
+        prepared = self._prepare(spec)
+        user = prepared.task_type.user_prompt(spec.task, self.prompts, data, examples)
+        return self._request(spec, prepared, user)
+
+    def _pack_request(
+        self, spec: ProjectSpec, items: Sequence[dict[str, Any]], examples: Sequence[Example]
+    ) -> StructuredRequest:
+        prepared = self._prepare(spec, packed=True)
+        user = prepared.task_type.pack_prompt(spec.task, self.prompts, items, examples)
+        return self._request(spec, prepared, user)
 
     def _request(self, spec: ProjectSpec, prepared: _Prepared, user: str) -> StructuredRequest:
         top_logprobs = self.settings.llm_top_logprobs

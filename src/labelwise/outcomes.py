@@ -11,7 +11,7 @@ from labelwise.consensus import choose_method
 from labelwise.domain import LabelOutcome
 from labelwise.pricing import cost_usd
 from labelwise.routing import route, route_failure, with_audit
-from labelwise.spec import ProjectSpec
+from labelwise.spec import Price, ProjectSpec
 from labelwise.store.labeling import OutcomeRow
 
 
@@ -21,6 +21,7 @@ def outcome_row(
     batch_id: int,
     version: int,
     spec: ProjectSpec,
+    price: Price | None,
     calibration: Calibration | None = None,
 ) -> OutcomeRow:
     """`calibration` is what gold says of the version (its threshold and, with consensus, the
@@ -57,7 +58,7 @@ def outcome_row(
         prompt_tokens=usage.prompt_tokens,
         cached_tokens=usage.cached_tokens,
         completion_tokens=usage.completion_tokens,
-        cost_usd=cost_usd(usage, spec.model.price),
+        cost_usd=cost_usd(usage, price),
         latency_ms=outcome.latency_ms,
         attempts=outcome.attempts,
         error_message=outcome.error_message,

@@ -27,6 +27,7 @@ from labelwise.errors import ReviewReason
 from labelwise.examples import Example, ExampleIndex
 from labelwise.labeler import Labeler, PackItem
 from labelwise.outcomes import outcome_row
+from labelwise.pricing import price_for
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.calibrations import refresh_calibration, stored_calibrations
@@ -296,6 +297,7 @@ class ChunkRun:
                     batch_id=f.item.batch_id,
                     version=f.item.version,
                     spec=f.spec,
+                    price=price_for(f.spec.model, self.settings.prices),
                     calibration=calibrations.get((f.item.project_id, f.item.version)),
                 )
                 for f in finished

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labelwise.spec import Price
+
 LLMTransport = Literal["aiohttp", "httpx"]
 
 
@@ -68,6 +70,10 @@ class Settings(BaseSettings):
     rate_limit_burst_seconds: float = Field(default=1.0, gt=0)
     # After a 429 halves the shared rate, the time it takes to climb back to the full rate.
     rate_limit_recovery_seconds: float = Field(default=30.0, gt=0)
+
+    # US dollars per million tokens, by model name (JSON in the environment); a project's own
+    # model.price comes first.
+    prices: dict[str, Price] = Field(default_factory=dict)
 
     # Fan-out and delivery leases.
     chunk_size: int = Field(default=100, ge=1, le=10_000)

@@ -83,7 +83,8 @@ class ModelSpec(_Strict):
     output_mode: OutputMode = "json_schema"
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=32_000)
-    price: Price = Field(default_factory=Price)
+    # None: the operator's price table (LABELWISE_PRICES) for this model name.
+    price: Price | None = None
 
 
 class RoutingSpec(_Strict):

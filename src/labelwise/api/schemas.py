@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labelwise.spec import (
     ConsensusSpec,
     ModelSpec,
+    Price,
     ResultCache,
     ReviewSpec,
     RoutingSpec,
@@ -29,6 +30,8 @@ class ProjectCreate(_In):
     review: ReviewSpec = Field(default_factory=ReviewSpec)
     result_cache: ResultCache = "project"
     items_per_request: int = Field(default=1, ge=1, le=50)
+    # US dollars in all, estimated before each batch; not versioned.
+    spend_limit_usd: float | None = Field(default=None, ge=0)
 
 
 class ProjectUpdate(_In):
@@ -42,6 +45,8 @@ class ProjectUpdate(_In):
     review: ReviewSpec | None = None
     result_cache: ResultCache | None = None
     items_per_request: int | None = Field(default=None, ge=1, le=50)
+    # null removes the limit; leaving it out keeps it.
+    spend_limit_usd: float | None = Field(default=None, ge=0)
 
 
 class ProjectPublic(BaseModel):
@@ -55,6 +60,7 @@ class ProjectPublic(BaseModel):
     review: ReviewSpec
     result_cache: ResultCache
     items_per_request: int
+    spend_limit_usd: float | None
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )
@@ -70,6 +76,42 @@ class ItemIn(_In):
 
 class BatchCreate(_In):
     items: list[ItemIn] = Field(min_length=1)
+
+
+class EstimateRequest(_In):
+    """A sample of the items to label, a count of them, or both (the count scales the sample;
+    without a sample, the project's latest items stand in)."""
+
+    items: list[ItemIn] | None = Field(default=None, min_length=1, max_length=1000)
+    count: int | None = Field(default=None, ge=1, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _something_to_estimate(self) -> EstimateRequest:
+        if self.items is None and self.count is None:
+            raise ValueError("give a sample of items, a count, or both")
+        return self
+
+
+class EstimatePublic(BaseModel):
+    project_id: int
+    version: int
+    model: str
+    items: int
+    sample_size: int
+    items_per_request: int
+    requests: int
+    calls_per_request: int
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    prompt_tokens_per_item: float
+    completion_tokens_per_item: float
+    price: Price | None = Field(description="per million tokens; null when no price is known")
+    cost_usd: float | None
+    cost_per_item_usd: float | None
+    tokenizer: str
+    spent_usd: float
+    spend_limit_usd: float | None
 
 
 class BatchAccepted(BaseModel):

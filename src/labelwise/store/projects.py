@@ -24,6 +24,7 @@ class ProjectRecord:
     version: int
     spec: ProjectSpec
     created_at: datetime
+    spend_limit_usd: float | None
     updated_at: datetime
 
 
@@ -36,6 +37,7 @@ def _record(project: Project, spec: dict[str, Any]) -> ProjectRecord:
         spec=ProjectSpec.model_validate(spec),
         created_at=project.created_at,
         updated_at=project.updated_at,
+        spend_limit_usd=project.spend_limit_usd,
     )
 
 
@@ -47,8 +49,15 @@ def _with_current_spec() -> Select[tuple[Project, dict[str, Any]]]:
     )
 
 
-def create_project(session: Session, *, team: str, name: str, spec: ProjectSpec) -> ProjectRecord:
-    project = Project(team=team, name=name, current_version=1)
+def create_project(
+    session: Session,
+    *,
+    team: str,
+    name: str,
+    spec: ProjectSpec,
+    spend_limit_usd: float | None = None,
+) -> ProjectRecord:
+    project = Project(team=team, name=name, current_version=1, spend_limit_usd=spend_limit_usd)
     session.add(project)
     session.flush()
     session.add(ProjectVersion(project_id=project.id, version=1, spec=spec.model_dump(mode="json")))
@@ -80,6 +89,7 @@ def update_project(
     project_id: int,
     name: str | None,
     changes: Mapping[str, Any],
+    spend_limit: tuple[float | None] | None = None,
 ) -> ProjectRecord:
     """Rename and/or write a new version with `changes` (parts of the spec) applied.
 
@@ -105,6 +115,8 @@ def update_project(
     )
     if name is not None:
         project.name = name
+    if spend_limit is not None:  # a 1-tuple, so that (None,) removes the limit
+        project.spend_limit_usd = spend_limit[0]
     if edited != current:
         project.current_version += 1
         session.add(

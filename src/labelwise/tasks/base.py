@@ -54,6 +54,11 @@ class TaskType(Protocol):
         """Several answers to one item as one value, with the combined confidence."""
         ...
 
+    def answer_examples(self, task: TaskSpec) -> list[str]:
+        """Well-formed answers (without a rationale), as the model writes them: what an answer
+        typically costs, for estimates."""
+        ...
+
     def rationale(self, answer: BaseModel) -> str | None:
         """The reasoning the answer gave before its label, when the task asked for one."""
         ...

@@ -163,6 +163,10 @@ class ClassificationTask:
         shown = _shown(task, examples)
         return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
 
+    def answer_examples(self, task: TaskSpec) -> list[str]:
+        # Single-label: each label once; multi-label: each label alone set.
+        return [_answer_json(task, name) for name in task.label_names]
+
     def rationale(self, answer: BaseModel) -> str | None:
         text = getattr(answer, "rationale", None)
         return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None

@@ -20,6 +20,7 @@ from labelwise.api.schemas import (
     ItemsPage,
     RelabelAccepted,
 )
+from labelwise.api.spending import check_spend_limit
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
 from labelwise.store import batches as store
@@ -72,6 +73,7 @@ def _ingest(
     )
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
+        check_spend_limit(session, state.labeler, settings, project, [item.data for item in items])
         result = store.ingest_batch(
             session,
             project=project,

@@ -12,9 +12,18 @@ from labelwise.api.deps import (
     ReadSessionDep,
     SessionDep,
     SettingsDep,
+    StateDep,
     SubmitterKey,
 )
-from labelwise.api.schemas import CalibrationPublic, ProjectCreate, ProjectPublic, ProjectUpdate
+from labelwise.api.schemas import (
+    CalibrationPublic,
+    EstimatePublic,
+    EstimateRequest,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
+)
+from labelwise.api.spending import SAMPLE_SIZE, estimate_items, spread_sample
 from labelwise.calibration import Calibration
 from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
@@ -24,6 +33,7 @@ from labelwise.spec import ModelSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
 from labelwise.store.projects import ProjectRecord, checked_spec
+from labelwise.store.spend import recent_item_data, spent_usd
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -40,6 +50,7 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         review=project.spec.review,
         result_cache=project.spec.result_cache,
         items_per_request=project.spec.items_per_request,
+        spend_limit_usd=project.spend_limit_usd,
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
@@ -59,8 +70,12 @@ def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
     check_endpoints([body.model, *body.consensus.models], settings)
-    spec = checked_spec(body.model_dump(exclude={"name"}))
-    return to_public(store.create_project(session, team=key.team, name=body.name, spec=spec))
+    spec = checked_spec(body.model_dump(exclude={"name", "spend_limit_usd"}))
+    return to_public(
+        store.create_project(
+            session, team=key.team, name=body.name, spec=spec, spend_limit_usd=body.spend_limit_usd
+        )
+    )
 
 
 @router.get("", response_model=list[ProjectPublic])
@@ -105,9 +120,15 @@ def update_project(
         )
         if value is not None
     }
+    spend_limit = (body.spend_limit_usd,) if "spend_limit_usd" in body.model_fields_set else None
     return to_public(
         store.update_project(
-            session, team=key.team, project_id=project_id, name=body.name, changes=changes
+            session,
+            team=key.team,
+            project_id=project_id,
+            name=body.name,
+            changes=changes,
+            spend_limit=spend_limit,
         )
     )
 
@@ -146,4 +167,37 @@ def current_calibration(session: Session, project: ProjectRecord) -> Calibration
     """What the current version routes by."""
     return version_calibration(
         session.connection(), project_id=project.id, version=project.version, spec=project.spec
+    )
+
+
+@router.post("/{project_id}/estimate", response_model=EstimatePublic)
+def estimate_cost(
+    project_id: int,
+    body: EstimateRequest,
+    key: CurrentKey,
+    session: ReadSessionDep,
+    state: StateDep,
+) -> EstimatePublic:
+    """Tokens and dollars to label `count` items (or the sample given), at the project's
+    current version, before any is sent: prompts rendered and counted, answers sized by the
+    schema."""
+    project = store.get_project(session, team=key.team, project_id=project_id)
+    if body.items is not None:
+        sample = spread_sample([item.data for item in body.items])
+    else:
+        sample = recent_item_data(session, project_id=project_id, limit=SAMPLE_SIZE)
+    if not sample:
+        raise ValidationFailedError(
+            "the project has no items yet to sample: give a sample of items with the count"
+        )
+    spent = spent_usd(session, project_id=project_id)
+    count = body.count or (len(body.items) if body.items else len(sample))
+    estimated = estimate_items(state.labeler, state.settings, project, sample, count)
+    return EstimatePublic(
+        project_id=project.id,
+        version=project.version,
+        model=project.spec.model.name,
+        spent_usd=round(spent, 6),
+        spend_limit_usd=project.spend_limit_usd,
+        **estimated.to_json(),
     )

@@ -1,0 +1,82 @@
+"""Estimates before labeling, and the spend limit that refuses a batch before it is stored.
+
+A batch's cost is estimated on an evenly spread sample of its items, rendered as labeling would
+render them (`labelwise.estimate`). What the project has committed is what its predictions cost
+plus, for items still waiting, the same cost per item; a batch that would take that past the
+limit is refused with the numbers, and nothing of it is stored or enqueued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from labelwise.errors import SpendLimitError, ValidationFailedError
+from labelwise.estimate import Estimate, estimate
+from labelwise.labeler import Labeler
+from labelwise.pricing import price_for
+from labelwise.settings import Settings
+from labelwise.store.projects import ProjectRecord
+from labelwise.store.spend import spent_usd, waiting_items
+
+SAMPLE_SIZE = 50
+
+
+def spread_sample(items: Sequence[Any], size: int = SAMPLE_SIZE) -> list[Any]:
+    """Up to `size` items spread evenly over `items`: a batch sorted by length or topic is
+    still sampled across all of it."""
+    if len(items) <= size:
+        return list(items)
+    step = len(items) / size
+    return [items[int(i * step)] for i in range(size)]
+
+
+def estimate_items(
+    labeler: Labeler,
+    settings: Settings,
+    project: ProjectRecord,
+    sample: Sequence[dict[str, Any]],
+    count: int,
+) -> Estimate:
+    spec = project.spec
+    requests = labeler.requests_for(spec, list(sample))
+    return estimate(
+        spec,
+        count=count,
+        sample_requests=[request.messages for request in requests],
+        sample_size=len(sample),
+        price=price_for(spec.model, settings.prices),
+    )
+
+
+def check_spend_limit(
+    session: Session,
+    labeler: Labeler,
+    settings: Settings,
+    project: ProjectRecord,
+    items: Sequence[dict[str, Any]],
+) -> None:
+    """Refuse the batch of `items` (their data) if it would take the project past its limit."""
+    limit = project.spend_limit_usd
+    if limit is None:
+        return
+    if price_for(project.spec.model, settings.prices) is None:
+        raise ValidationFailedError(
+            f"the project has a spend limit but no price is known for model "
+            f"{project.spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
+        )
+    batch = estimate_items(labeler, settings, project, spread_sample(items), len(items))
+    spent = spent_usd(session, project_id=project.id)
+    waiting = waiting_items(session, project_id=project.id)
+    per_item = batch.cost_per_item_usd or 0.0
+    committed = spent + waiting * per_item
+    cost = batch.cost_usd or 0.0
+    if committed + cost > limit:
+        raise SpendLimitError(
+            f"this batch of {len(items)} items would cost about ${cost:.4f} (estimated); the "
+            f"project has spent ${spent:.4f} and has {waiting} items waiting (about "
+            f"${waiting * per_item:.4f}), against its spend limit of ${limit:.4f}. Raise "
+            "spend_limit_usd or post fewer items."
+        )
