@@ -1,10 +1,11 @@
-"""Reading a batch body (JSON or NDJSON) into items, with errors that name the bad field."""
+"""Reading a batch body (JSON or NDJSON) into items as it streams, with errors that name the
+bad field."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -25,14 +26,19 @@ def check_item_size(index: int, data: dict[str, Any], max_bytes: int) -> None:
         )
 
 
-def parse_batch_body(
-    body: bytes, *, content_type: str, max_items: int, max_item_bytes: int
-) -> list[NewItem]:
+def iter_batch_items(
+    body: BinaryIO, *, content_type: str, max_items: int, max_item_bytes: int
+) -> Iterator[NewItem]:
+    """The items of a batch body, validated one by one as they are read.
+
+    NDJSON is read line by line, so a batch of any size is never all in memory; a JSON body
+    (`{"items": [...]}`) is parsed whole, which suits smaller batches.
+    """
     if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
         raw_items = _ndjson_items(body)
     else:
-        raw_items = _json_items(body)
-    items = []
+        raw_items = _json_items(body.read())
+    count = 0
     for index, raw in enumerate(raw_items):
         if index >= max_items:
             raise PayloadTooLargeError(
@@ -44,12 +50,10 @@ def parse_batch_body(
         except ValidationError as exc:
             raise validation_failed(exc, ("items", index)) from None
         check_item_size(index, item.data, max_item_bytes)
-        items.append(
-            NewItem(data=item.data, external_id=item.external_id, ground_truth=item.ground_truth)
-        )
-    if not items:
+        count += 1
+        yield NewItem(data=item.data, external_id=item.external_id, ground_truth=item.ground_truth)
+    if not count:
         raise ValidationFailedError("items: the batch has no items")
-    return items
 
 
 def _json_items(body: bytes) -> list[Any]:
@@ -67,8 +71,8 @@ def _json_items(body: bytes) -> list[Any]:
     return document["items"]
 
 
-def _ndjson_items(body: bytes) -> Iterable[Any]:
-    for line_number, line in enumerate(body.splitlines(), start=1):
+def _ndjson_items(body: BinaryIO) -> Iterator[Any]:
+    for line_number, line in enumerate(body, start=1):
         if not line.strip():
             continue
         try:

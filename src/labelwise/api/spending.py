@@ -1,13 +1,14 @@
 """Estimates before labeling, and the spend limit that refuses a batch before it is stored.
 
-A batch's cost is estimated on an evenly spread sample of its items, rendered as labeling would
-render them (`labelwise.estimate`). What the project has committed is what its predictions cost
-plus, for items still waiting, the same cost per item; a batch that would take that past the
-limit is refused with the numbers, and nothing of it is stored or enqueued.
+A batch's cost is estimated on a sample of its items drawn as they stream in, rendered as
+labeling would render them (`labelwise.estimate`). What the project has committed is what its
+predictions cost plus, for items still waiting, the same cost per item; a batch that would take
+that past the limit is refused with the numbers, and nothing of it is stored or enqueued.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,26 @@ def spread_sample(items: Sequence[Any], size: int = SAMPLE_SIZE) -> list[Any]:
     return [items[int(i * step)] for i in range(size)]
 
 
+class Reservoir:
+    """A uniform sample of at most `size` of the items streamed past it (reservoir sampling),
+    drawn the same way for the same batch."""
+
+    def __init__(self, size: int = SAMPLE_SIZE) -> None:
+        self.size = size
+        self.items: list[Any] = []
+        self.seen = 0
+        self._random = random.Random(0)
+
+    def add(self, item: Any) -> None:
+        self.seen += 1
+        if len(self.items) < self.size:
+            self.items.append(item)
+            return
+        slot = self._random.randrange(self.seen)
+        if slot < self.size:
+            self.items[slot] = item
+
+
 def estimate_items(
     labeler: Labeler,
     settings: Settings,
@@ -56,9 +77,11 @@ def check_spend_limit(
     labeler: Labeler,
     settings: Settings,
     project: ProjectRecord,
-    items: Sequence[dict[str, Any]],
+    sample: Sequence[dict[str, Any]],
+    count: int,
 ) -> None:
-    """Refuse the batch of `items` (their data) if it would take the project past its limit."""
+    """Refuse a batch of `count` items (`sample`: the data of some of them) if it would take the
+    project past its limit."""
     limit = project.spend_limit_usd
     if limit is None:
         return
@@ -67,7 +90,7 @@ def check_spend_limit(
             f"the project has a spend limit but no price is known for model "
             f"{project.spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
         )
-    batch = estimate_items(labeler, settings, project, spread_sample(items), len(items))
+    batch = estimate_items(labeler, settings, project, sample, count)
     spent = spent_usd(session, project_id=project.id)
     waiting = waiting_items(session, project_id=project.id)
     per_item = batch.cost_per_item_usd or 0.0
@@ -75,7 +98,7 @@ def check_spend_limit(
     cost = batch.cost_usd or 0.0
     if committed + cost > limit:
         raise SpendLimitError(
-            f"this batch of {len(items)} items would cost about ${cost:.4f} (estimated); the "
+            f"this batch of {count} items would cost about ${cost:.4f} (estimated); the "
             f"project has spent ${spent:.4f} and has {waiting} items waiting (about "
             f"${waiting * per_item:.4f}), against its spend limit of ${limit:.4f}. Raise "
             "spend_limit_usd or post fewer items."

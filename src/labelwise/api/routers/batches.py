@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from labelwise.api.deps import AppState, ReadSessionDep, StateDep, SubmitterKey
 from labelwise.api.export import export_lines
-from labelwise.api.ingest import parse_batch_body
+from labelwise.api.ingest import iter_batch_items
 from labelwise.api.schemas import (
     BatchAccepted,
     BatchPublic,
@@ -20,7 +21,7 @@ from labelwise.api.schemas import (
     ItemsPage,
     RelabelAccepted,
 )
-from labelwise.api.spending import check_spend_limit
+from labelwise.api.spending import Reservoir, check_spend_limit
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
 from labelwise.store import batches as store
@@ -29,6 +30,8 @@ from labelwise.store.projects import get_project
 from labelwise.store.relabel import relabel_batch, relabel_queue
 
 log = logging.getLogger(__name__)
+# A body up to this size stays in memory while it is read; a larger one goes to a file.
+_SPOOL_MEMORY_BYTES = 1024 * 1024
 router = APIRouter(tags=["batches"])
 
 
@@ -48,10 +51,15 @@ router = APIRouter(tags=["batches"])
 async def post_batch(
     project_id: int, request: Request, key: SubmitterKey, state: StateDep
 ) -> BatchAccepted:
-    body = await request.body()
-    content_type = request.headers.get("content-type", "application/json")
-    # Parsing and inserting a large batch is seconds of blocking work: keep it off the event loop.
-    result = await run_in_threadpool(_ingest, state, key.team, project_id, body, content_type)
+    # The body goes to a file as it arrives (memory only for small ones), and is read from there
+    # item by item: a batch of any size costs the API the same memory.
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY_BYTES) as body:
+        async for part in request.stream():
+            body.write(part)
+        body.seek(0)
+        content_type = request.headers.get("content-type", "application/json")
+        # Parsing and inserting a large batch is seconds of blocking work: off the event loop.
+        result = await run_in_threadpool(_ingest, state, key.team, project_id, body, content_type)
     return BatchAccepted(
         id=result.batch_id,
         items=result.received,
@@ -61,11 +69,12 @@ async def post_batch(
 
 
 def _ingest(
-    state: AppState, team: str, project_id: int, body: bytes, content_type: str
+    state: AppState, team: str, project_id: int, body: BinaryIO, content_type: str
 ) -> store.IngestResult:
-    """Commit the items, then enqueue them: the database is the record, Redis only delivers."""
+    """Commit the items, then enqueue them: the database is the record, Redis only delivers.
+    A bad item, or a batch over the spend limit, leaves nothing stored and nothing enqueued."""
     settings = state.settings
-    items = parse_batch_body(
+    items = iter_batch_items(
         body,
         content_type=content_type,
         max_items=settings.max_items_per_batch,
@@ -73,15 +82,19 @@ def _ingest(
     )
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
-        check_spend_limit(session, state.labeler, settings, project, [item.data for item in items])
-        result = store.ingest_batch(
+        writer = store.BatchWriter(
             session,
             project=project,
-            items=items,
             # A job carries chunk_size requests' worth of items, however many share a request.
             chunk_size=settings.chunk_size * project.spec.items_per_request,
             lease_until=time.time() + settings.queued_lease_seconds,
         )
+        sample = Reservoir()
+        for item in items:
+            sample.add(item.data)
+            writer.add(item)
+        check_spend_limit(session, state.labeler, settings, project, sample.items, writer.received)
+        result = writer.commit()
     deliver(state, result.chunks, what=f"batch {result.batch_id}")
     return result
 
