@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -42,13 +42,12 @@ class LabelwiseClient:
     def get_project(self, project_id: int) -> dict[str, Any]:
         return self._check(self.http.get(f"/v1/projects/{project_id}"))
 
-    def post_batch(self, project_id: int, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Items go as NDJSON: the server parses it line by line."""
-        body = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+    def post_batch(self, project_id: int, items: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        """Items go as NDJSON, streamed as they are produced: neither side holds the batch."""
         return self._check(
             self.http.post(
                 f"/v1/projects/{project_id}/batches",
-                content=body.encode(),
+                content=_ndjson(items),
                 headers={"content-type": "application/x-ndjson"},
             )
         )
@@ -72,3 +71,14 @@ class LabelwiseClient:
                 r.read()
                 self._check(r)
             yield from r.iter_bytes()
+
+
+def _ndjson(items: Iterable[dict[str, Any]], per_write: int = 1000) -> Iterator[bytes]:
+    lines: list[str] = []
+    for item in items:
+        lines.append(json.dumps(item, ensure_ascii=False))
+        if len(lines) >= per_write:
+            yield ("\n".join(lines) + "\n").encode()
+            lines = []
+    if lines:
+        yield ("\n".join(lines) + "\n").encode()
