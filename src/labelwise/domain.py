@@ -54,6 +54,13 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens - other.prompt_tokens,
+            self.cached_tokens - other.cached_tokens,
+            self.completion_tokens - other.completion_tokens,
+        )
+
     def shares(self, n: int) -> list[Usage]:
         """This usage split over `n` items that shared one request; the shares sum to it."""
 
@@ -125,3 +132,5 @@ class LabelOutcome:
     alternatives: dict[str, Scored] = field(default_factory=dict)
     # Copied from an item with the same content: no LLM call was made for this one.
     cache_hit: bool = False
+    # The part of `usage` answered through a provider's batch API.
+    batch_usage: Usage = field(default_factory=Usage)

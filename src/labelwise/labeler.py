@@ -16,13 +16,14 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from labelwise.consensus import Vote, default_method
 from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome, Scored
 from labelwise.errors import LabelingError, LLMCallError, ReviewReason
 from labelwise.examples import Example, ExampleCache
-from labelwise.llm.call import StructuredAnswer, StructuredRequest, call_structured
+from labelwise.llm.call import StructuredAnswer, StructuredRequest, answer_from, call_structured
 from labelwise.llm.client import LLMClients
 from labelwise.llm.compat import ProviderQuirks
 from labelwise.llm.meter import CallMeter
@@ -96,13 +97,16 @@ class Labeler:
         item_id: int,
         data: dict[str, Any],
         examples: Sequence[Example] = (),
+        completion: ChatCompletion | None = None,
     ) -> LabelOutcome:
-        """`examples` are reviewed items like this one, shown in its prompt (learning loop)."""
+        """`examples` are reviewed items like this one, shown in its prompt (learning loop).
+        `completion`: the answer a provider batch already gave to this item's request."""
         started = time.perf_counter()
         meter = CallMeter()
         outcome = LabelOutcome(item_id=item_id, model=spec.model.name)
         try:
-            outcome = _outcome(item_id, spec, await self._label(spec, data, examples, meter))
+            labeled = await self._label(spec, data, examples, meter, completion)
+            outcome = _outcome(item_id, spec, labeled)
         except LabelingError as exc:
             outcome.error_reason, outcome.error_message = exc.reason, str(exc)
         except Exception as exc:  # a bug or a surprise must still reach review, not vanish
@@ -110,10 +114,16 @@ class Labeler:
             outcome.error_reason = ReviewReason.LLM_ERROR
             outcome.error_message = f"{type(exc).__name__}: {exc}"
         outcome.usage, outcome.attempts = meter.usage, meter.attempts
+        outcome.batch_usage = meter.batch_usage
         outcome.latency_ms = round((time.perf_counter() - started) * 1000)
         return outcome
 
-    async def label_pack(self, spec: ProjectSpec, items: Sequence[PackItem]) -> list[LabelOutcome]:
+    async def label_pack(
+        self,
+        spec: ProjectSpec,
+        items: Sequence[PackItem],
+        completion: ChatCompletion | None = None,
+    ) -> list[LabelOutcome]:
         """Label several items with one request, each answered under its own id; outcomes come
         back in the order of `items`.
 
@@ -121,11 +131,16 @@ class Labeler:
         or answers badly, or every item when the answer as a whole is unusable, is asked again
         alone; when the request itself fails after its retries, its items go to review with
         that reason instead (asking each alone would multiply traffic to a failing provider).
+        `completion`: the answer a provider batch already gave to this request.
         """
         if len(items) == 1:
             only = items[0]
             outcome = await self.label(
-                spec, item_id=only.item_id, data=only.data, examples=only.examples
+                spec,
+                item_id=only.item_id,
+                data=only.data,
+                examples=only.examples,
+                completion=completion,
             )
             return [outcome]
         started = time.perf_counter()
@@ -133,7 +148,7 @@ class Labeler:
         labeled: dict[int, _Labeled] = {}
         failure: LabelingError | None = None
         try:
-            labeled = await self._label_pack(spec, items, meter)
+            labeled = await self._label_pack(spec, items, meter, completion)
         except LLMCallError as exc:
             failure = exc
         except LabelingError as exc:
@@ -143,6 +158,7 @@ class Labeler:
             failure = LabelingError(f"{type(exc).__name__}: {exc}")
         latency_ms = round((time.perf_counter() - started) * 1000)
         shares = meter.usage.shares(len(items))
+        batch_shares = meter.batch_usage.shares(len(items))
         outcomes: list[LabelOutcome | None] = []
         for position, item in enumerate(items):
             outcome: LabelOutcome | None = None
@@ -167,9 +183,10 @@ class Labeler:
         for position, outcome in zip(alone, retried, strict=True):
             outcomes[position] = outcome
         finished = [outcome for outcome in outcomes if outcome is not None]
-        for outcome, share in zip(finished, shares, strict=True):
+        for outcome, share, batch_share in zip(finished, shares, batch_shares, strict=True):
             # What the shared request cost, on top of whatever an item spent alone.
             outcome.usage = outcome.usage + share
+            outcome.batch_usage = outcome.batch_usage + batch_share
             outcome.attempts += meter.attempts
             outcome.latency_ms += latency_ms
         return finished
@@ -184,12 +201,13 @@ class Labeler:
         data: dict[str, Any],
         examples: Sequence[Example],
         meter: CallMeter,
+        completion: ChatCompletion | None = None,
     ) -> _Labeled:
         prepared = self._prepare(spec)
         task_type = prepared.task_type
         model = spec.model
         request = self._item_request(spec, data, examples)
-        first = await self._call(model, request, meter)
+        first = await self._first_answer(model, request, meter, completion)
         rationale = task_type.rationale(first.answer)
         own = (
             task_type.logprob_confidence(spec.task, first.tokens, first.answer)
@@ -214,7 +232,11 @@ class Labeler:
         return _Labeled(value, agreed, first.model, rationale)
 
     async def _label_pack(
-        self, spec: ProjectSpec, items: Sequence[PackItem], meter: CallMeter
+        self,
+        spec: ProjectSpec,
+        items: Sequence[PackItem],
+        meter: CallMeter,
+        completion: ChatCompletion | None = None,
     ) -> dict[int, _Labeled]:
         """The items answered in one request, by position. Each item's confidence is read from
         its own part of the answer; without logprobs, from the agreement of whole-pack samples."""
@@ -223,7 +245,7 @@ class Labeler:
         model = spec.model
         shown = {e.item_id: e for item in items for e in item.examples}
         request = self._pack_request(spec, [item.data for item in items], list(shown.values()))
-        first = await self._call(model, request, meter)
+        first = await self._first_answer(model, request, meter, completion)
         content = "".join(t.token for t in first.tokens) if first.tokens else None
         found = self._unpack(prepared, first.answer, len(items), content)
         if first.tokens is not None:
@@ -391,6 +413,23 @@ class Labeler:
             else:
                 answers.append(result)
         return answers
+
+    async def _first_answer(
+        self,
+        model: ModelSpec,
+        request: StructuredRequest,
+        meter: CallMeter,
+        completion: ChatCompletion | None,
+    ) -> StructuredAnswer:
+        """The first answer to a request: read from the provider batch's completion when there
+        is one (an unusable one is asked again, online, with the usual re-asks), else asked."""
+        if completion is not None:
+            meter.add_batch_usage(completion.usage)
+            try:
+                return answer_from(completion, request, meter)
+            except LabelingError as exc:
+                log.info("a provider batch's answer was unusable, asking again: %s", exc)
+        return await self._call(model, request, meter)
 
     async def _call(
         self, model: ModelSpec, request: StructuredRequest, meter: CallMeter

@@ -9,7 +9,7 @@ from __future__ import annotations
 from labelwise.calibration import Calibration
 from labelwise.consensus import choose_method
 from labelwise.domain import LabelOutcome
-from labelwise.pricing import cost_usd
+from labelwise.pricing import outcome_cost_usd
 from labelwise.routing import route, route_failure, with_audit
 from labelwise.spec import Price, ProjectSpec
 from labelwise.store.labeling import OutcomeRow
@@ -23,6 +23,7 @@ def outcome_row(
     spec: ProjectSpec,
     price: Price | None,
     calibration: Calibration | None = None,
+    batch_price_factor: float = 1.0,
 ) -> OutcomeRow:
     """`calibration` is what gold says of the version (its threshold and, with consensus, the
     scoring method to route by), once there is gold."""
@@ -58,7 +59,7 @@ def outcome_row(
         prompt_tokens=usage.prompt_tokens,
         cached_tokens=usage.cached_tokens,
         completion_tokens=usage.completion_tokens,
-        cost_usd=cost_usd(usage, price),
+        cost_usd=outcome_cost_usd(usage, outcome.batch_usage, price, batch_price_factor),
         latency_ms=outcome.latency_ms,
         attempts=outcome.attempts,
         error_message=outcome.error_message,

@@ -54,6 +54,27 @@ class _Finished:
     outcome: LabelOutcome
 
 
+def claim(
+    settings: Settings, engine: Engine, job_id: str, item_ids: Sequence[int]
+) -> list[ClaimedItem]:
+    """The delivered items this job still owns, leased to it for a working while."""
+    with engine.begin() as connection:
+        return claim_delivered_items(
+            connection,
+            job_id=job_id,
+            item_ids=item_ids,
+            lease_until=time.time() + settings.work_lease_seconds,
+        )
+
+
+def version_specs(
+    engine: Engine, claimed: Sequence[ClaimedItem]
+) -> dict[tuple[int, int], ProjectSpec]:
+    """The project versions the items were posted under."""
+    with Session(read_only(engine)) as session:
+        return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
+
+
 def _content_key(item: ClaimedItem, spec: ProjectSpec) -> tuple[int, int, int | None, str] | None:
     """What identical items share under the version's result cache; None when it is off."""
     if spec.result_cache == "off" or not item.content_hash:
@@ -101,10 +122,10 @@ class ChunkRun:
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-        await self._flush_finally()
+        await self.flush()
         return self.written
 
-    async def _flush_finally(self) -> None:
+    async def flush(self) -> None:
         """The last write gets a few tries: a momentary lock should not cost the LLM work. If it
         still fails, the job fails; the items keep their lease and are delivered again later."""
         for attempt in range(FINAL_WRITE_ATTEMPTS):
@@ -118,18 +139,10 @@ class ChunkRun:
                 await asyncio.sleep(self.settings.result_flush_seconds * 2**attempt)
 
     def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
-        with self.engine.begin() as connection:
-            return claim_delivered_items(
-                connection,
-                job_id=self.job_id,
-                item_ids=item_ids,
-                lease_until=time.time() + self.settings.work_lease_seconds,
-            )
+        return claim(self.settings, self.engine, self.job_id, item_ids)
 
     def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
-        """The project versions the items were posted under."""
-        with Session(read_only(self.engine)) as session:
-            return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
+        return version_specs(self.engine, claimed)
 
     def _examples(
         self, claimed: Sequence[ClaimedItem], specs: dict[tuple[int, int], ProjectSpec]
@@ -196,7 +209,7 @@ class ChunkRun:
         for item in claimed:
             spec = specs[(item.project_id, item.version)]
             if item.id in reused:
-                self._finish(item, spec, _copied(reused[item.id], item.id))
+                self.finish(item, spec, _copied(reused[item.id], item.id))
                 continue
             key = _content_key(item, spec)
             if key is not None and key in first_of:
@@ -226,15 +239,15 @@ class ChunkRun:
         )
         alone: list[ClaimedItem] = []
         for item, outcome in zip(pack, outcomes, strict=True):
-            self._finish(item, spec, outcome)
+            self.finish(item, spec, outcome)
             for copy in copies.pop(item.id, ()):
                 if outcome.error_reason is None:
-                    self._finish(copy, spec, _copied(outcome, copy.id))
+                    self.finish(copy, spec, _copied(outcome, copy.id))
                 else:
                     alone.append(copy)  # the first one failed: each copy is labeled itself
         await asyncio.gather(*(self._label_pack([item], specs, examples, {}) for item in alone))
 
-    def _finish(self, item: ClaimedItem, spec: ProjectSpec, outcome: LabelOutcome) -> None:
+    def finish(self, item: ClaimedItem, spec: ProjectSpec, outcome: LabelOutcome) -> None:
         self.finished.append(_Finished(item, spec, outcome))
         self.in_flight.discard(item.id)
 
@@ -298,6 +311,7 @@ class ChunkRun:
                     version=f.item.version,
                     spec=f.spec,
                     price=price_for(f.spec.model, self.settings.prices),
+                    batch_price_factor=self.settings.batch_price_factor,
                     calibration=calibrations.get((f.item.project_id, f.item.version)),
                 )
                 for f in finished

@@ -19,6 +19,14 @@ def price_for(model: ModelSpec, table: Mapping[str, Price]) -> Price | None:
     return model.price if model.price is not None else table.get(model.name)
 
 
+def outcome_cost_usd(
+    usage: Usage, batch_usage: Usage, price: Price | None, batch_factor: float
+) -> float:
+    """`usage` at `price`, the part of it answered through a provider's batch API (`batch_usage`)
+    at the batch discount (`batch_factor`: 0.5 is half price)."""
+    return cost_usd(usage - batch_usage, price) + batch_factor * cost_usd(batch_usage, price)
+
+
 def cost_usd(usage: Usage, price: Price | None) -> float:
     """US dollars for `usage` at `price`.
 

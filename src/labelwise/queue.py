@@ -14,6 +14,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 LABEL_CHUNK_JOB = "labelwise.worker.label_chunk"
+SUBMIT_BATCH_JOB = "labelwise.worker.submit_batch"
+COLLECT_BATCHES_JOB = "labelwise.worker.collect_batches"
+# One collection at a time is enough: it handles every finished provider batch.
+COLLECT_JOB_ID = "labelwise-collect-provider-batches"
 # A chunk runs many LLM calls at once; it may take a while on a slow provider.
 JOB_TIMEOUT_SECONDS = 3600
 
@@ -35,13 +39,16 @@ class Delivery:
         self.redis = redis
         self.queue = Queue(queue_name, connection=redis)
 
-    def enqueue_chunks(self, chunks: Mapping[str, Sequence[int]]) -> None:
-        """One job per chunk, with the job id chosen by the store when it leased the items."""
+    def enqueue_chunks(
+        self, chunks: Mapping[str, Sequence[int]], *, function: str = LABEL_CHUNK_JOB
+    ) -> None:
+        """One job per chunk, with the job id chosen by the store when it leased the items;
+        `function` labels them (the default) or submits them as a provider batch."""
         if not chunks:
             return
         jobs = [
             Queue.prepare_data(
-                LABEL_CHUNK_JOB,
+                function,
                 args=(list(item_ids),),
                 job_id=job_id,
                 timeout=JOB_TIMEOUT_SECONDS,
@@ -53,6 +60,19 @@ class Delivery:
         with self.redis.pipeline() as pipe:
             self.queue.enqueue_many(jobs, pipeline=pipe)
             pipe.execute()
+
+    def enqueue_collect(self) -> bool:
+        """Ask a worker to collect finished provider batches, unless that is already queued."""
+        if self.is_waiting(COLLECT_JOB_ID):
+            return False
+        self.queue.enqueue(
+            COLLECT_BATCHES_JOB,
+            job_id=COLLECT_JOB_ID,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=0,
+            failure_ttl=24 * 3600,
+        )
+        return True
 
     def is_waiting(self, job_id: str) -> bool:
         """True while the job sits in the queue, not yet picked up by a worker."""

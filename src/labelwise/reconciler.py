@@ -5,8 +5,10 @@ new job and enqueued again, unless its job is still waiting in the queue (then i
 time). An item that has been delivered `max_deliveries` times without finishing goes to review, so a
 poison item cannot loop forever. Runs as a loop in every worker and as `labelwise reconcile`.
 
-The same pass recalibrates versions whose gold reviewers have grown since their last calibration
-(a review decision only marks its version stale, so a reviewer never waits for a recalibration).
+While provider batches are open (batch mode), each pass asks a worker to collect the finished
+ones. The same pass recalibrates versions whose gold reviewers have grown since their last
+calibration (a review decision only marks its version stale, so a reviewer never waits for a
+recalibration).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from labelwise.store.labeling import (
     reassign_expired,
     send_to_review,
 )
+from labelwise.store.provider_batches import count_open_batches
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,16 @@ class ReconcileReport:
     still_queued: int = 0
     sent_to_review: int = 0
     recalibrated: int = 0
+    # Provider batches still open, for which a collection was asked.
+    provider_batches_open: int = 0
 
 
 def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> ReconcileReport:
     report = ReconcileReport(recalibrated=recalibrate_stale(engine))
+    with engine.begin() as connection:
+        report.provider_batches_open = count_open_batches(connection)
+    if report.provider_batches_open:
+        delivery.enqueue_collect()
     while True:
         now = time.time()
         with engine.begin() as connection:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # US dollars per million tokens, by model name (JSON in the environment); a project's own
     # model.price comes first.
     prices: dict[str, Price] = Field(default_factory=dict)
+    # What a provider's batch API charges against its online price (OpenAI's: half).
+    batch_price_factor: float = Field(default=0.5, ge=0, le=1)
 
     # Fan-out and delivery leases.
     chunk_size: int = Field(default=100, ge=1, le=10_000)
@@ -82,6 +84,10 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     reconcile_interval_seconds: float = Field(default=15.0, gt=0)
     result_flush_seconds: float = Field(default=0.25, gt=0)
+
+    # Batch mode: items per provider batch (one upload each), and the window it may take.
+    provider_batch_items: int = Field(default=5000, ge=1, le=50_000)
+    provider_batch_window: str = "24h"
 
     # Review.
     review_lease_seconds: float = Field(default=600.0, gt=0)

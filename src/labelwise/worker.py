@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
+from labelwise import batch_mode
 from labelwise.labeler import Labeler
 from labelwise.llm.client import LLMClients
 from labelwise.pipeline import ChunkRun
@@ -43,6 +44,16 @@ class WorkerRuntime:
         run = ChunkRun(self.settings, self.engine, self.labeler, job_id)
         return self.loop.run_until_complete(run.run(item_ids))
 
+    def submit_batch(self, job_id: str, item_ids: Sequence[int]) -> int:
+        return self.loop.run_until_complete(
+            batch_mode.submit(self.settings, self.engine, self.labeler, job_id, item_ids)
+        )
+
+    def collect_batches(self) -> batch_mode.CollectReport:
+        return self.loop.run_until_complete(
+            batch_mode.collect(self.settings, self.engine, self.labeler)
+        )
+
     def close(self) -> None:
         self.loop.run_until_complete(self.labeler.aclose())
         self.loop.close()
@@ -55,10 +66,24 @@ _runtime: WorkerRuntime | None = None
 def label_chunk(item_ids: list[int]) -> int:
     """RQ entry point. Runs in a `labelwise worker` process (or any RQ worker: then the runtime
     is built from the environment on first use)."""
+    return _runtime_from_environment().run_chunk(current_job_id() or "", item_ids)
+
+
+def submit_batch(item_ids: list[int]) -> int:
+    """RQ entry point for a chunk posted in batch mode: submit it as a provider batch."""
+    return _runtime_from_environment().submit_batch(current_job_id() or "", item_ids)
+
+
+def collect_batches() -> int:
+    """RQ entry point: label what finished provider batches answered."""
+    return _runtime_from_environment().collect_batches().labeled
+
+
+def _runtime_from_environment() -> WorkerRuntime:
     global _runtime
     if _runtime is None:
         _runtime = WorkerRuntime.start(Settings())
-    return _runtime.run_chunk(current_job_id() or "", item_ids)
+    return _runtime
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:

@@ -139,6 +139,7 @@ def test_batch_json_and_ndjson_are_idempotent(
         "cached_tokens": 0,
         "completion_tokens": 0,
         "cost_usd": 0.0,
+        "cost_per_item_usd": 0.0,
         "cache_hits": 0,
     }
 

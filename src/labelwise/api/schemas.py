@@ -132,6 +132,7 @@ class Usage(BaseModel):
     cached_tokens: int
     completion_tokens: int
     cost_usd: float
+    cost_per_item_usd: float = Field(default=0.0, description="over the items labeled so far")
     cache_hits: int = Field(default=0, description="items labeled from the result cache")
 
 
@@ -139,6 +140,7 @@ class BatchPublic(BaseModel):
     id: int
     project_id: int
     status: Literal["running", "completed"]
+    mode: Literal["online", "batch"]
     counts: dict[str, int]
     usage: Usage
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelwise.fake_llm.asgi import Receive, Scope, Send, error_body, read_body, respond
+from labelwise.fake_llm.asgi import (
+    Receive,
+    Scope,
+    Send,
+    error_body,
+    read_body,
+    respond,
+    respond_bytes,
+)
+from labelwise.fake_llm.batches import BatchAPI
 from labelwise.fake_llm.chat import ChatCompletions
 from labelwise.fake_llm.config import MODEL_ID, FakeLLMConfig
 from labelwise.fake_llm.stats import Stats
@@ -24,6 +33,7 @@ class FakeLLM:
         self.config = config
         self._stats = Stats()
         self._chat = ChatCompletions(config, self._stats)
+        self._batches = BatchAPI(self._chat)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -56,6 +66,9 @@ class FakeLLM:
             reply = await self._chat.reply(body)
             await respond(send, reply.status, reply.body, reply.headers)
             return
+        if path.startswith(("/v1/files", "/v1/batches")):
+            await self._batch_api(scope, receive, send, path, method)
+            return
         if path in ("/v1/models", "/models") and method == "GET":
             status, payload = 200, {"object": "list", "data": [_MODEL]}
         elif path == "/healthz" and method == "GET":
@@ -67,6 +80,33 @@ class FakeLLM:
             status, payload = 200, self._stats.snapshot()
         else:
             status, payload = 404, error_body(f"no route {method} {path}", "not_found", None)
+        await respond(send, status, payload)
+
+    async def _batch_api(
+        self, scope: Scope, receive: Receive, send: Send, path: str, method: str
+    ) -> None:
+        api = self._batches
+        parts = path.removeprefix("/v1/").split("/")
+        status, payload = 404, error_body(f"no route {method} {path}", "not_found", None)
+        if method == "POST" and parts in (["files"], ["batches"]):
+            body = await read_body(receive)
+            if body is None:
+                return
+            if parts == ["files"]:
+                headers = dict(scope.get("headers", ()))
+                content_type = headers.get(b"content-type", b"").decode("latin-1")
+                status, payload = api.create_file(content_type, body)
+            else:
+                status, payload = api.create_batch(body)
+        elif method == "GET" and len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
+            content = api.files.get(parts[1])
+            if content is not None:
+                await respond_bytes(send, 200, content, b"application/jsonl")
+                return
+        elif method == "GET" and len(parts) == 2 and parts[0] == "batches":
+            batch = api.batches.get(parts[1])
+            if batch is not None:
+                status, payload = 200, batch
         await respond(send, status, payload)
 
 

@@ -49,3 +49,17 @@ async def respond(send: Send, status: int, payload: dict[str, Any], headers: Hea
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def respond_bytes(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

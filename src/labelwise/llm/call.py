@@ -154,6 +154,49 @@ def parse_completion(raw: LegacyAPIResponse[Any]) -> ChatCompletion:
         return cast(ChatCompletion, raw.parse())
 
 
+def request_body(request: StructuredRequest) -> dict[str, Any]:
+    """The chat.completions body of a request's first ask (what a provider batch line carries)."""
+    params = mode_params(request.mode, request.schema)
+    if request.top_logprobs is not None and request.mode != "tool":
+        params.update(logprobs=True, top_logprobs=request.top_logprobs)
+    return {
+        "model": request.model,
+        "messages": list(request.messages),
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        **params,
+    }
+
+
+def answer_from(
+    completion: ChatCompletion, request: StructuredRequest, meter: CallMeter
+) -> StructuredAnswer:
+    """The validated answer of a completion that was asked for elsewhere (a provider batch):
+    a refusal or an invalid answer raises, with no re-ask."""
+    choice = _first_choice(completion, meter)
+    try:
+        answer = parse_answer(answer_text(choice.message, request.mode), request.answer_model)
+    except _InvalidAnswer as problem:
+        truncated = choice.finish_reason == "length"
+        raise _final_error(problem, truncated, request.max_tokens, 0, meter) from problem
+    return StructuredAnswer(answer, token_logprobs(choice), completion.model)
+
+
+def _first_choice(completion: ChatCompletion, meter: CallMeter) -> Choice:
+    if not completion.choices:
+        raise InvalidOutputError(
+            "the response held no choices", attempts=meter.attempts, usage=meter.usage
+        )
+    choice = completion.choices[0]
+    message = choice.message
+    if message.refusal or choice.finish_reason == "content_filter":
+        reason = message.refusal or "the provider's content filter stopped the answer"
+        raise RefusalError(
+            f"the model refused: {reason}", attempts=meter.attempts, usage=meter.usage
+        )
+    return choice
+
+
 async def call_structured(
     client: openai.AsyncOpenAI,
     request: StructuredRequest,
@@ -182,17 +225,8 @@ async def call_structured(
             gate=gate,
         )
         meter.add_usage(completion.usage)
-        if not completion.choices:
-            raise InvalidOutputError(
-                "the response held no choices", attempts=meter.attempts, usage=meter.usage
-            )
-        choice = completion.choices[0]
+        choice = _first_choice(completion, meter)
         message = choice.message
-        if message.refusal or choice.finish_reason == "content_filter":
-            reason = message.refusal or "the provider's content filter stopped the answer"
-            raise RefusalError(
-                f"the model refused: {reason}", attempts=meter.attempts, usage=meter.usage
-            )
         try:
             answer = parse_answer(answer_text(message, request.mode), request.answer_model)
         except _InvalidAnswer as problem:

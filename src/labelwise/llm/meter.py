@@ -30,9 +30,16 @@ def usage_from_sdk(usage: CompletionUsage | None) -> Usage:
 class CallMeter:
     attempts: int = 0
     usage: Usage = field(default_factory=Usage)
+    # The part of `usage` answered through a provider's batch API (billed at its batch price).
+    batch_usage: Usage = field(default_factory=Usage)
 
     def count_attempt(self) -> None:
         self.attempts += 1
 
     def add_usage(self, usage: CompletionUsage | None) -> None:
         self.usage = self.usage + usage_from_sdk(usage)
+
+    def add_batch_usage(self, usage: CompletionUsage | None) -> None:
+        counted = usage_from_sdk(usage)
+        self.usage = self.usage + counted
+        self.batch_usage = self.batch_usage + counted

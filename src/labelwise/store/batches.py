@@ -52,14 +52,20 @@ class BatchWriter:
     """
 
     def __init__(
-        self, session: Session, *, project: ProjectRecord, chunk_size: int, lease_until: float
+        self,
+        session: Session,
+        *,
+        project: ProjectRecord,
+        chunk_size: int,
+        lease_until: float,
+        mode: str = "online",
     ) -> None:
         self.session = session
         self.project = project
         self.chunk_size = chunk_size
         self.lease_until = lease_until
         self.received = 0
-        self.batch = Batch(project_id=project.id, team=project.team, received=0)
+        self.batch = Batch(project_id=project.id, team=project.team, received=0, mode=mode)
         session.add(self.batch)
         session.flush()
         self._rows: list[dict[str, Any]] = []
@@ -152,6 +158,7 @@ class BatchSummary:
     received: int
     counts: dict[str, int]
     usage: dict[str, float]
+    mode: str = "online"
 
     @property
     def status(self) -> str:
@@ -180,16 +187,19 @@ def summarize_batch(session: Session, *, team: str, batch_id: int) -> BatchSumma
             func.coalesce(func.sum(Prediction.completion_tokens), 0),
             func.coalesce(func.sum(Prediction.cost_usd), 0.0),
             func.count().filter(Prediction.cache_hit.is_(True)),
+            func.count(),
         ).where(Prediction.batch_id == batch_id)
     ).one()
+    labeled = int(usage_row[5])
     usage = {
         "prompt_tokens": int(usage_row[0]),
         "cached_tokens": int(usage_row[1]),
         "completion_tokens": int(usage_row[2]),
         "cache_hits": int(usage_row[4]),
         "cost_usd": round(float(usage_row[3]), 6),
+        "cost_per_item_usd": round(float(usage_row[3]) / labeled, 8) if labeled else 0.0,
     }
-    return BatchSummary(batch.id, batch.project_id, batch.received, counts, usage)
+    return BatchSummary(batch.id, batch.project_id, batch.received, counts, usage, batch.mode)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,8 @@ class Batch(Base):
     team: Mapped[str] = mapped_column(String(200))
     received: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
+    # "online": labeled as soon as workers get to it; "batch": through the provider's batch API.
+    mode: Mapped[str] = mapped_column(String(20), default="online", server_default="online")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -206,3 +208,30 @@ class ReviewDecision(Base):
     # When the reviewer took the item and when they decided, for items per hour.
     claimed_at: Mapped[float | None] = mapped_column(Float)
     decided_at: Mapped[float] = mapped_column(Float)
+
+
+class ProviderBatch(Base):
+    """Requests handed to a provider's batch API: which items each request carries, and where
+    the provider's batch stands. Its items are leased to it (`lease_owner` = `owner`) until its
+    results are in."""
+
+    __tablename__ = "provider_batches"
+    __table_args__ = (Index("ix_provider_batches_open", "finished_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer)
+    base_url: Mapped[str] = mapped_column(String(500))
+    provider_batch_id: Mapped[str] = mapped_column(String(200))
+    input_file_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(40))
+    # custom_id -> the ids of the items that request carries, in order.
+    requests: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What came back: answered, failed (sent online again), and how many were labeled.
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    submitted_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    @property
+    def owner(self) -> str:
+        return f"provider-batch:{self.id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from typing import BinaryIO, Literal
+from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -24,6 +24,7 @@ from labelwise.api.schemas import (
 from labelwise.api.spending import Reservoir, check_spend_limit
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
+from labelwise.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # A body up to this size stays in memory while it is read; a larger one goes to a file.
 _SPOOL_MEMORY_BYTES = 1024 * 1024
 router = APIRouter(tags=["batches"])
+BatchMode = Literal["online", "batch"]
 
 
 @router.post(
@@ -49,7 +51,14 @@ router = APIRouter(tags=["batches"])
     },
 )
 async def post_batch(
-    project_id: int, request: Request, key: SubmitterKey, state: StateDep
+    project_id: int,
+    request: Request,
+    key: SubmitterKey,
+    state: StateDep,
+    mode: Annotated[
+        BatchMode,
+        Query(description="online: label now; batch: through the provider's batch API"),
+    ] = "online",
 ) -> BatchAccepted:
     # The body goes to a file as it arrives (memory only for small ones), and is read from there
     # item by item: a batch of any size costs the API the same memory.
@@ -59,7 +68,9 @@ async def post_batch(
         body.seek(0)
         content_type = request.headers.get("content-type", "application/json")
         # Parsing and inserting a large batch is seconds of blocking work: off the event loop.
-        result = await run_in_threadpool(_ingest, state, key.team, project_id, body, content_type)
+        result = await run_in_threadpool(
+            _ingest, state, key.team, project_id, body, content_type, mode
+        )
     return BatchAccepted(
         id=result.batch_id,
         items=result.received,
@@ -69,7 +80,12 @@ async def post_batch(
 
 
 def _ingest(
-    state: AppState, team: str, project_id: int, body: BinaryIO, content_type: str
+    state: AppState,
+    team: str,
+    project_id: int,
+    body: BinaryIO,
+    content_type: str,
+    mode: BatchMode,
 ) -> store.IngestResult:
     """Commit the items, then enqueue them: the database is the record, Redis only delivers.
     A bad item, or a batch over the spend limit, leaves nothing stored and nothing enqueued."""
@@ -82,12 +98,19 @@ def _ingest(
     )
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
+        # A job carries chunk_size requests' worth of items, however many share a request; in
+        # batch mode, a provider batch's worth.
+        chunk_size = (
+            settings.provider_batch_items
+            if mode == "batch"
+            else settings.chunk_size * project.spec.items_per_request
+        )
         writer = store.BatchWriter(
             session,
             project=project,
-            # A job carries chunk_size requests' worth of items, however many share a request.
-            chunk_size=settings.chunk_size * project.spec.items_per_request,
+            chunk_size=chunk_size,
             lease_until=time.time() + settings.queued_lease_seconds,
+            mode=mode,
         )
         sample = Reservoir()
         for item in items:
@@ -95,15 +118,22 @@ def _ingest(
             writer.add(item)
         check_spend_limit(session, state.labeler, settings, project, sample.items, writer.received)
         result = writer.commit()
-    deliver(state, result.chunks, what=f"batch {result.batch_id}")
+    function = SUBMIT_BATCH_JOB if mode == "batch" else LABEL_CHUNK_JOB
+    deliver(state, result.chunks, what=f"batch {result.batch_id}", function=function)
     return result
 
 
-def deliver(state: AppState, chunks: dict[str, list[int]], *, what: str) -> None:
+def deliver(
+    state: AppState,
+    chunks: dict[str, list[int]],
+    *,
+    what: str,
+    function: str = LABEL_CHUNK_JOB,
+) -> None:
     """Enqueue committed items. If Redis fails, their leases are expired so the reconciler
-    delivers them once it answers again: nothing committed is lost."""
+    delivers them (online) once it answers again: nothing committed is lost."""
     try:
-        state.delivery.enqueue_chunks(chunks)
+        state.delivery.enqueue_chunks(chunks, function=function)
     except Exception:
         log.exception("enqueue for %s failed; leaving it to the reconciler", what)
         with state.engine.begin() as connection:
@@ -162,6 +192,7 @@ def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> Batc
         id=summary.id,
         project_id=summary.project_id,
         status=summary.status,
+        mode=summary.mode,
         counts=summary.counts,
         usage=summary.usage,
     )

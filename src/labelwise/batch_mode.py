@@ -1,0 +1,212 @@
+"""Batch mode: items that can wait go through the provider's batch API, at its lower price.
+
+Submitting (an RQ job, like a chunk): the job claims its items, renders each request exactly as
+online labeling would (packed `items_per_request` at a time), uploads them as JSONL, creates the
+provider batch, and hands the items to it in the store with a lease as long as the batch window.
+If the submission fails, the job fails and the items' work lease runs out: the reconciler then
+delivers them online, so nothing waits on a batch that was never made.
+
+Collecting (an RQ job the reconciler enqueues while batches are open): for each finished
+provider batch, every answer goes through the same labeler as online answers (validation,
+per-item confidence, items missing from a pack asked alone) and the same routing and writes.
+Requests the provider failed, answers that cannot be read, and batches that failed or expired
+have their items' leases ended, so they are labeled online.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from labelwise.labeler import Labeler, PackItem
+from labelwise.llm.batches import FINISHED_STATES, ProviderBatchAPI, request_line
+from labelwise.llm.call import request_body
+from labelwise.pipeline import ChunkRun, claim, version_specs
+from labelwise.settings import Settings
+from labelwise.spec import ProjectSpec
+from labelwise.store.db import read_only
+from labelwise.store.labeling import ClaimedItem
+from labelwise.store.models import ProviderBatch
+from labelwise.store.projects import get_version_specs
+from labelwise.store.provider_batches import (
+    open_batches,
+    owned_items,
+    record_submission,
+    release_items,
+    set_status,
+)
+
+log = logging.getLogger(__name__)
+
+# After the provider's window, an hour to collect before the reconciler takes the items back.
+_COLLECT_MARGIN_SECONDS = 3600
+_WINDOW_UNITS = {"h": 3600, "d": 86400}
+
+
+def window_seconds(window: str) -> float:
+    """`"24h"` -> 86400.0."""
+    return float(window[:-1]) * _WINDOW_UNITS[window[-1]]
+
+
+async def submit(
+    settings: Settings, engine: Engine, labeler: Labeler, job_id: str, item_ids: Sequence[int]
+) -> int:
+    """Submit this job's items as provider batches (one per project version); returns how many
+    items were handed to a provider batch."""
+    claimed = await asyncio.to_thread(claim, settings, engine, job_id, item_ids)
+    if not claimed:
+        return 0
+    specs = await asyncio.to_thread(version_specs, engine, claimed)
+    by_version: dict[tuple[int, int], list[ClaimedItem]] = defaultdict(list)
+    for item in claimed:
+        by_version[(item.project_id, item.version)].append(item)
+    submitted = 0
+    for (project_id, version), group in by_version.items():
+        spec = specs[(project_id, version)]
+        size = spec.items_per_request
+        packs = [group[start : start + size] for start in range(0, len(group), size)]
+        requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
+        lines = [
+            request_line(
+                custom_id, request_body(labeler.requests_for(spec, [i.data for i in pack])[0])
+            )
+            for custom_id, pack in zip(requests, packs, strict=True)
+        ]
+        jsonl = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+        api = ProviderBatchAPI(labeler.clients.for_model(spec.model), settings)
+        provider_batch_id, file_id = await api.submit(
+            jsonl, metadata={"project": str(project_id), "version": str(version)}
+        )
+        base_url, _ = labeler.clients.endpoint(spec.model)
+        lease_until = (
+            time.time() + window_seconds(settings.provider_batch_window) + _COLLECT_MARGIN_SECONDS
+        )
+
+        await asyncio.to_thread(
+            _record_submission,
+            engine,
+            job_id=job_id,
+            project_id=project_id,
+            version=version,
+            base_url=base_url,
+            provider_batch_id=provider_batch_id,
+            input_file_id=file_id,
+            requests=requests,
+            lease_until=lease_until,
+        )
+        submitted += len(group)
+        log.info("submitted %d items as provider batch %s", len(group), provider_batch_id)
+    return submitted
+
+
+@dataclass
+class CollectReport:
+    still_running: int = 0
+    collected: int = 0
+    labeled: int = 0
+    sent_online: int = 0
+
+
+async def collect(settings: Settings, engine: Engine, labeler: Labeler) -> CollectReport:
+    """Ingest the answers of every provider batch that has finished."""
+    report = CollectReport()
+    with Session(read_only(engine)) as session:
+        rows = open_batches(session)
+        specs = get_version_specs(session, {(row.project_id, row.version) for row in rows})
+    for row in rows:
+        spec = specs[(row.project_id, row.version)]
+        api = ProviderBatchAPI(labeler.clients.for_model(spec.model), settings)
+        batch = await api.retrieve(row.provider_batch_id)
+        if batch.status not in FINISHED_STATES:
+            report.still_running += 1
+            if batch.status != row.status:
+                await asyncio.to_thread(_set_status, engine, row.id, batch.status, None)
+            continue
+        answers = await _answers(api, batch.output_file_id) if batch.output_file_id else {}
+        labeled, sent_online = await _ingest(settings, engine, labeler, row, spec, answers)
+        counts = {"answered": len(answers), "labeled": labeled, "sent_online": sent_online}
+        await asyncio.to_thread(_set_status, engine, row.id, batch.status, counts)
+        report.collected += 1
+        report.labeled += labeled
+        report.sent_online += sent_online
+    return report
+
+
+def _record_submission(engine: Engine, **submission: Any) -> None:
+    with Session(engine) as session:
+        record_submission(session, **submission)
+
+
+def _set_status(engine: Engine, row_id: int, status: str, counts: dict[str, int] | None) -> None:
+    with Session(engine) as session:
+        set_status(session, row_id, status, counts)
+
+
+async def _answers(api: ProviderBatchAPI, file_id: str) -> dict[str, ChatCompletion]:
+    """The output file's successful answers by custom_id; anything unreadable is left out."""
+    answers: dict[str, ChatCompletion] = {}
+    for line in (await api.download(file_id)).splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            response = record.get("response") or {}
+            if response.get("status_code") != 200:
+                continue
+            answers[str(record["custom_id"])] = ChatCompletion.model_validate(response["body"])
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            log.warning("a provider batch line could not be read: %s", exc)
+    return answers
+
+
+async def _ingest(
+    settings: Settings,
+    engine: Engine,
+    labeler: Labeler,
+    row: ProviderBatch,
+    spec: ProjectSpec,
+    answers: dict[str, ChatCompletion],
+) -> tuple[int, int]:
+    """Label the items the answers cover, as online answers are; release the rest."""
+    all_ids = [item_id for ids in row.requests.values() for item_id in ids]
+    with read_only(engine).connect() as connection:
+        waiting = {
+            item.id: item for item in owned_items(connection, owner=row.owner, item_ids=all_ids)
+        }
+    run = ChunkRun(settings, engine, labeler, row.owner)
+    unanswered: list[int] = []
+
+    async def label(custom_id: str, ids: list[int]) -> None:
+        pack = [waiting[item_id] for item_id in ids if item_id in waiting]
+        completion = answers.get(custom_id)
+        if completion is None or len(pack) != len(ids):
+            # Unanswered, or some of its items finished meanwhile (the request no longer
+            # matches them): what is still waiting goes online.
+            unanswered.extend(item.id for item in pack)
+            return
+        outcomes = await labeler.label_pack(
+            spec, [PackItem(item.id, item.data) for item in pack], completion=completion
+        )
+        for item, outcome in zip(pack, outcomes, strict=True):
+            run.finish(item, spec, outcome)
+
+    await asyncio.gather(*(label(custom_id, ids) for custom_id, ids in row.requests.items()))
+    await run.flush()
+
+    def release() -> None:
+        with engine.begin() as connection:
+            release_items(connection, owner=row.owner, item_ids=unanswered)
+
+    await asyncio.to_thread(release)
+    return run.written, len(unanswered)
