@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=200)
+    parser.add_argument(
+        "--items-per-request", type=int, default=1, help="what packing does to accuracy"
+    )
     args = parser.parse_args()
     lines = (ROOT / "examples/news/items.jsonl").read_text().splitlines()[: args.items]
     items = [
@@ -33,6 +36,7 @@ def main() -> None:
         for r in map(json.loads, lines)
     ]
     project = json.loads((ROOT / "examples/news/project.json").read_text())
+    project["items_per_request"] = args.items_per_request
     settings_env = {"LABELWISE_LLM_CONCURRENCY": "4", "LABELWISE_LLM_TIMEOUT_SECONDS": "300"}
     with running_stack(
         workers=1, latency_ms=0, local_model=find_local_model(), settings_env=settings_env
@@ -58,6 +62,8 @@ def main() -> None:
     report = {
         "model": "SmolLM2-135M-Instruct Q4_1 (llama.cpp)",
         "items": len(records),
+        "items_per_request": args.items_per_request,
+        "prompt_tokens_per_item": round(summary["usage"]["prompt_tokens"] / len(records), 1),
         "seconds_per_item": round(elapsed / len(records), 3),
         "accuracy": round(len(right) / len(records), 3),
         "auroc": None if (a := auroc(right, wrong)) is None else round(a, 3),

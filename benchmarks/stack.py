@@ -26,7 +26,12 @@ class Stack:
     group: ProcessGroup
 
     def llm_stats(self) -> dict[str, int]:
-        return httpx.get(self.llm_url.removesuffix("/v1") + "/stats", timeout=5).json()
+        """The LLM server's counters (the fake's `/stats`); empty for a server without them."""
+        try:
+            response = httpx.get(self.llm_url.removesuffix("/v1") + "/stats", timeout=5)
+            return response.json() if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return {}
 
     def peak_rss_mb(self) -> dict[str, float]:
         """Each process's peak resident memory (VmHWM), as the kernel counted it."""
@@ -50,8 +55,10 @@ def running_stack(
     settings_env: dict[str, str] | None = None,
     fake_llm_args: list[str] | None = None,
     local_model: LocalModel | None = None,
+    llm_url: str | None = None,
 ) -> Iterator[Stack]:
-    """With `local_model`, the embedded model's server stands in for the fake LLM."""
+    """With `local_model`, the embedded model's server stands in for the fake LLM; with
+    `llm_url`, any OpenAI-compatible server already running does."""
     workdir = Path(tempfile.mkdtemp(prefix="labelwise-bench-"))
     api_port = free_port()
     os.environ.update(
@@ -64,7 +71,9 @@ def running_stack(
     )
     group = ProcessGroup()
     try:
-        if local_model is None:
+        if llm_url is not None:
+            pass
+        elif local_model is None:
             llm_url = start_fake_llm(group, latency_ms=latency_ms, extra_args=fake_llm_args)
         else:
             llm_url = start_local_server(

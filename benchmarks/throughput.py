@@ -43,7 +43,7 @@ def make_items(n: int) -> list[dict[str, object]]:
     ]
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=50)
@@ -62,8 +62,15 @@ def main() -> None:
     )
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--llm-url", default=None, help="an OpenAI-compatible server to use instead of the fake"
+    )
+    return parser
 
+
+def measure(args: argparse.Namespace, items: list[dict[str, object]] | None = None) -> dict:
+    """One run on a fresh stack; `items` default to `make_items(args.items)`."""
+    items = items if items is not None else make_items(args.items)
     settings_env = {
         "LABELWISE_LLM_CONCURRENCY": str(args.concurrency),
         "LABELWISE_CHUNK_SIZE": str(args.chunk_size),
@@ -79,32 +86,43 @@ def main() -> None:
             f"--retry-after-seconds={args.retry_after_seconds}",
             f"--requests-per-second={args.requests_per_second}",
         ],
+        llm_url=args.llm_url,
     ) as stack:
         client = LabelwiseClient(stack.api_url, stack.key, timeout=300)
         project = client.create_project({**PROJECT, "items_per_request": args.items_per_request})
+        before = stack.llm_stats()
         started = time.perf_counter()
-        batch = client.post_batch(project["id"], make_items(args.items))
+        batch = client.post_batch(project["id"], items)
         posted = time.perf_counter()
         while (summary := client.get_batch(batch["id"]))["status"] != "completed":
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
-        llm = stack.llm_stats()
-        report = {
-            "items": args.items,
+        after = stack.llm_stats()
+        gold = client.quality(project["id"])["gold"]
+        requests = after.get("requests", 0) - before.get("requests", 0) if after else None
+        n = len(items)
+        return {
+            "items": n,
             "workers": args.workers,
             "latency_ms": args.latency_ms,
             "transport": args.transport,
             "items_per_request": args.items_per_request,
             "seconds": round(elapsed, 2),
-            "items_per_second": round(args.items / elapsed, 1),
+            "items_per_second": round(n / elapsed, 1),
             "ingest_seconds": round(posted - started, 3),
             "counts": summary["counts"],
-            "llm_requests_per_item": round(llm["requests"] / args.items, 3),
-            "llm_429s": llm.get("rate_limited", 0),
-            "prompt_tokens_per_item": round(summary["usage"]["prompt_tokens"] / args.items, 1),
+            "llm_requests_per_item": round(requests / n, 3) if requests is not None else None,
+            "llm_429s": after.get("rate_limited", 0) - before.get("rate_limited", 0)
+            if after
+            else None,
+            "prompt_tokens_per_item": round(summary["usage"]["prompt_tokens"] / n, 1),
+            "gold_accuracy": gold["accuracy"]["value"] if gold["items"] else None,
             "peak_rss_mb": stack.peak_rss_mb(),
         }
-        print(json.dumps(report, indent=2))
+
+
+def main() -> None:
+    print(json.dumps(measure(build_parser().parse_args()), indent=2))
 
 
 if __name__ == "__main__":
