@@ -71,11 +71,9 @@ def running_stack(
     )
     group = ProcessGroup()
     try:
-        if llm_url is not None:
-            pass
-        elif local_model is None:
+        if llm_url is None and local_model is None:
             llm_url = start_fake_llm(group, latency_ms=latency_ms, extra_args=fake_llm_args)
-        else:
+        elif llm_url is None and local_model is not None:
             llm_url = start_local_server(
                 group, local_model, threads=os.cpu_count() or 2, parallel=2, context=2048
             )

@@ -154,17 +154,22 @@ def parse_completion(raw: LegacyAPIResponse[Any]) -> ChatCompletion:
         return cast(ChatCompletion, raw.parse())
 
 
-def request_body(request: StructuredRequest) -> dict[str, Any]:
-    """The chat.completions body of a request's first ask (what a provider batch line carries)."""
+def _params(request: StructuredRequest) -> dict[str, Any]:
+    """The output mode's parameters, and logprobs when the request wants them."""
     params = mode_params(request.mode, request.schema)
     if request.top_logprobs is not None and request.mode != "tool":
         params.update(logprobs=True, top_logprobs=request.top_logprobs)
+    return params
+
+
+def request_body(request: StructuredRequest) -> dict[str, Any]:
+    """The chat.completions body of a request's first ask (what a provider batch line carries)."""
     return {
         "model": request.model,
         "messages": list(request.messages),
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
-        **params,
+        **_params(request),
     }
 
 
@@ -208,9 +213,7 @@ async def call_structured(
 ) -> StructuredAnswer:
     messages = list(request.messages)
     max_tokens = request.max_tokens
-    params = mode_params(request.mode, request.schema)
-    if request.top_logprobs is not None and request.mode != "tool":
-        params.update(logprobs=True, top_logprobs=request.top_logprobs)
+    params = _params(request)
     reasks = 0
     while True:
         completion = await _create(
