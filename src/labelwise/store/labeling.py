@@ -32,6 +32,27 @@ class ClaimedItem:
     content_hash: str | None = None
 
 
+# What a worker reads of an item it labels, in `ClaimedItem`'s order.
+CLAIMED_COLUMNS = (
+    items.c.id,
+    items.c.project_id,
+    items.c.batch_id,
+    items.c.version,
+    items.c.data,
+    items.c.gold,
+    items.c.content_hash,
+)
+
+
+def still_owned(item_ids: Sequence[int], owner: str) -> Any:
+    """Items among `item_ids` still pending and still leased to `owner`."""
+    return and_(
+        items.c.id.in_(list(item_ids)),
+        items.c.status == ItemStatus.PENDING.value,
+        items.c.lease_owner == owner,
+    )
+
+
 def claim_delivered_items(
     connection: Connection, *, job_id: str, item_ids: Sequence[int], lease_until: float
 ) -> list[ClaimedItem]:
@@ -40,21 +61,9 @@ def claim_delivered_items(
         return []
     statement = (
         update(items)
-        .where(
-            items.c.id.in_(list(item_ids)),
-            items.c.status == ItemStatus.PENDING.value,
-            items.c.lease_owner == job_id,
-        )
+        .where(still_owned(item_ids, job_id))
         .values(lease_expires_at=lease_until, deliveries=items.c.deliveries + 1)
-        .returning(
-            items.c.id,
-            items.c.project_id,
-            items.c.batch_id,
-            items.c.version,
-            items.c.data,
-            items.c.gold,
-            items.c.content_hash,
-        )
+        .returning(*CLAIMED_COLUMNS)
     )
     return [ClaimedItem(*row) for row in connection.execute(statement)]
 
@@ -65,13 +74,7 @@ def extend_leases(
     """Heartbeat: items still in flight keep their lease so the reconciler leaves them alone."""
     if item_ids:
         connection.execute(
-            update(items)
-            .where(
-                items.c.id.in_(list(item_ids)),
-                items.c.status == ItemStatus.PENDING.value,
-                items.c.lease_owner == job_id,
-            )
-            .values(lease_expires_at=lease_until)
+            update(items).where(still_owned(item_ids, job_id)).values(lease_expires_at=lease_until)
         )
 
 

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from labelwise.domain import ItemStatus
-from labelwise.store.labeling import ClaimedItem, items
+from labelwise.store.labeling import CLAIMED_COLUMNS, ClaimedItem, items, still_owned
 from labelwise.store.models import ProviderBatch
 
 
@@ -43,11 +42,7 @@ def record_submission(
     item_ids = [item_id for ids in requests.values() for item_id in ids]
     session.execute(
         update(items)
-        .where(
-            items.c.id.in_(item_ids),
-            items.c.status == ItemStatus.PENDING.value,
-            items.c.lease_owner == job_id,
-        )
+        .where(still_owned(item_ids, job_id))
         .values(lease_owner=row.owner, lease_expires_at=lease_until)
     )
     session.commit()
@@ -78,21 +73,7 @@ def owned_items(
     connection: Connection, *, owner: str, item_ids: Sequence[int]
 ) -> list[ClaimedItem]:
     """The batch's items still waiting for it: not finished meanwhile, not handed on."""
-    rows = connection.execute(
-        select(
-            items.c.id,
-            items.c.project_id,
-            items.c.batch_id,
-            items.c.version,
-            items.c.data,
-            items.c.gold,
-            items.c.content_hash,
-        ).where(
-            items.c.id.in_(list(item_ids)),
-            items.c.status == ItemStatus.PENDING.value,
-            items.c.lease_owner == owner,
-        )
-    )
+    rows = connection.execute(select(*CLAIMED_COLUMNS).where(still_owned(item_ids, owner)))
     return [ClaimedItem(*row) for row in rows]
 
 
@@ -101,13 +82,7 @@ def release_items(connection: Connection, *, owner: str, item_ids: Sequence[int]
     again, online."""
     if item_ids:
         connection.execute(
-            update(items)
-            .where(
-                items.c.id.in_(list(item_ids)),
-                items.c.status == ItemStatus.PENDING.value,
-                items.c.lease_owner == owner,
-            )
-            .values(lease_expires_at=0.0)
+            update(items).where(still_owned(item_ids, owner)).values(lease_expires_at=0.0)
         )
 
 
