@@ -85,3 +85,17 @@ def test_consensus_needs_one_item_per_request(client: TestClient, keys: Keys) ->
         headers=keys.auth("admin"),
     )
     assert edit.status_code == 422
+
+
+def test_without_logprobs_a_pack_is_scored_by_the_agreement_of_its_samples(
+    database_url: str, queue_name: str, keys: Keys
+) -> None:
+    config = FakeLLMConfig(latency_ms=1, seed=6, logprobs=False)
+    summary, items, stats = label_batch(database_url, queue_name, keys, config, 12, packed(4))
+    assert summary["status"] == "completed"
+    # Three packs, each asked once and sampled four more times (llm_agreement_samples = 5).
+    assert stats["requests"] == 3 * 5
+    for item in items:
+        prediction = item["prediction"]
+        assert prediction["method"] == "agreement"
+        assert prediction["confidence"] in {0.2, 0.4, 0.6, 0.8, 1.0}
