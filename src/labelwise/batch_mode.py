@@ -74,14 +74,14 @@ async def submit(
     submitted = 0
     for (project_id, version), group in by_version.items():
         spec = specs[(project_id, version)]
+        # Rendered as online labeling renders them, packed the same way.
+        rendered = labeler.requests_for(spec, [item.data for item in group])
         size = spec.items_per_request
         packs = [group[start : start + size] for start in range(0, len(group), size)]
         requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
         lines = [
-            request_line(
-                custom_id, request_body(labeler.requests_for(spec, [i.data for i in pack])[0])
-            )
-            for custom_id, pack in zip(requests, packs, strict=True)
+            request_line(custom_id, request_body(request))
+            for custom_id, request in zip(requests, rendered, strict=True)
         ]
         jsonl = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
         api = ProviderBatchAPI(labeler.clients.for_model(spec.model), settings)

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
 
     # Batch mode: items per provider batch (one upload each), and the window it may take.
     provider_batch_items: int = Field(default=5000, ge=1, le=50_000)
-    provider_batch_window: str = "24h"
+    provider_batch_window: str = Field(default="24h", pattern=r"^[1-9][0-9]*[hd]$")
 
     # Review.
     review_lease_seconds: float = Field(default=600.0, gt=0)

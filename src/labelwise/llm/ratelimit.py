@@ -39,6 +39,7 @@ _MAX_SLEEP_SECONDS = 1.0
 _STATE_TTL_SECONDS = 3600
 _MIN_FACTOR = 0.05
 _WARN_EVERY_SECONDS = 60.0
+_REWRITE_LEARNED_SECONDS = 60.0
 
 _ACQUIRE = """
 local now, rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -197,6 +198,10 @@ class RateGate:
         self._penalize = redis.register_script(_PENALIZE)
         self._observe = redis.register_script(_OBSERVE)
         self._warned_at = -_WARN_EVERY_SECONDS
+        # The stated limits this process last wrote, and when: most responses repeat them, so
+        # they are written again only when they change or a while has passed (the hash expires).
+        self._learned: tuple[int | None, int | None] = (None, None)
+        self._learned_at = 0.0
 
     async def acquire(self, tokens: int) -> float:
         """Wait until one request of `tokens` tokens may go out; returns the seconds waited."""
@@ -245,17 +250,17 @@ class RateGate:
         now = time.time() if now is None else now
         counts_tokens = bool(self.rule and self.rule.tokens_per_minute) or reading.limit_tokens
         refund = charged - used if used is not None and counts_tokens else 0
-        if (
-            reading.limit_requests is None
-            and reading.limit_tokens is None
-            and reading.exhausted_for is None
-            and refund == 0
-        ):
+        stated = (reading.limit_requests, reading.limit_tokens)
+        fresh = stated != self._learned or now - self._learned_at > _REWRITE_LEARNED_SECONDS
+        learned = stated if fresh else (None, None)
+        if learned == (None, None) and reading.exhausted_for is None and refund == 0:
             return
+        if fresh:
+            self._learned, self._learned_at = stated, now
         args = [
             now,
-            reading.limit_requests or 0,
-            reading.limit_tokens or 0,
+            learned[0] or 0,
+            learned[1] or 0,
             now + reading.exhausted_for if reading.exhausted_for is not None else 0,
             refund,
             _STATE_TTL_SECONDS,
