@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +28,11 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from labelwise.domain import LabelOutcome
 from labelwise.labeler import Labeler, PackItem
 from labelwise.llm.batches import FINISHED_STATES, ProviderBatchAPI, request_line
 from labelwise.llm.call import request_body
-from labelwise.pipeline import ChunkRun, claim, version_specs
+from labelwise.pipeline import ChunkRun, cached_for, claim, copied, plan_chunk, version_specs
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.db import read_only
@@ -40,6 +40,7 @@ from labelwise.store.labeling import ClaimedItem
 from labelwise.store.models import ProviderBatch
 from labelwise.store.projects import get_version_specs
 from labelwise.store.provider_batches import (
+    item_ids_of,
     open_batches,
     owned_items,
     record_submission,
@@ -68,17 +69,28 @@ async def submit(
     if not claimed:
         return 0
     specs = await asyncio.to_thread(version_specs, engine, claimed)
-    by_version: dict[tuple[int, int], list[ClaimedItem]] = defaultdict(list)
-    for item in claimed:
-        by_version[(item.project_id, item.version)].append(item)
+    # The result cache first: what was labeled before is copied now, and identical items of
+    # this chunk ride on the first of them.
+    reused = await asyncio.to_thread(cached_for, engine, claimed, specs)
+    plan = plan_chunk(claimed, specs, reused)
+    if plan.reused:
+        run = ChunkRun(settings, engine, labeler, job_id)
+        for item, outcome in plan.reused:
+            run.finish(item, specs[(item.project_id, item.version)], outcome)
+        await run.flush()
     submitted = 0
-    for (project_id, version), group in by_version.items():
+    for (project_id, version), group in plan.to_ask.items():
         spec = specs[(project_id, version)]
         # Rendered as online labeling renders them, packed the same way.
         rendered = labeler.requests_for(spec, [item.data for item in group])
         size = spec.items_per_request
         packs = [group[start : start + size] for start in range(0, len(group), size)]
         requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
+        copies = {
+            str(item.id): [copy.id for copy in plan.copies[item.id]]
+            for item in group
+            if plan.copies.get(item.id)
+        }
         lines = [
             request_line(custom_id, request_body(request))
             for custom_id, request in zip(requests, rendered, strict=True)
@@ -98,14 +110,16 @@ async def submit(
             engine,
             job_id=job_id,
             project_id=project_id,
+            batch_id=group[0].batch_id,
             version=version,
             base_url=base_url,
             provider_batch_id=provider_batch_id,
             input_file_id=file_id,
             requests=requests,
+            copies=copies,
             lease_until=lease_until,
         )
-        submitted += len(group)
+        submitted += len(group) + sum(len(ids) for ids in copies.values())
         log.info("submitted %d items as provider batch %s", len(group), provider_batch_id)
     return submitted
 
@@ -179,30 +193,36 @@ async def _ingest(
     answers: dict[str, ChatCompletion],
 ) -> tuple[int, int]:
     """Label the items the answers cover, as online answers are; release the rest."""
-    all_ids = [item_id for ids in row.requests.values() for item_id in ids]
     with read_only(engine).connect() as connection:
-        waiting = {
-            item.id: item for item in owned_items(connection, owner=row.owner, item_ids=all_ids)
-        }
+        owned = owned_items(connection, owner=row.owner, item_ids=item_ids_of(row))
+    waiting = {item.id: item for item in owned}
     run = ChunkRun(settings, engine, labeler, row.owner)
-    unanswered: list[int] = []
+    labeled: set[int] = set()
+
+    def finish(item: ClaimedItem, outcome: LabelOutcome) -> None:
+        run.finish(item, spec, outcome)
+        labeled.add(item.id)
 
     async def label(custom_id: str, ids: list[int]) -> None:
         pack = [waiting[item_id] for item_id in ids if item_id in waiting]
         completion = answers.get(custom_id)
         if completion is None or len(pack) != len(ids):
-            # Unanswered, or some of its items finished meanwhile (the request no longer
-            # matches them): what is still waiting goes online.
-            unanswered.extend(item.id for item in pack)
-            return
+            return  # unanswered, or no longer the request that was sent: labeled online
         outcomes = await labeler.label_pack(
             spec, [PackItem(item.id, item.data) for item in pack], completion=completion
         )
         for item, outcome in zip(pack, outcomes, strict=True):
-            run.finish(item, spec, outcome)
+            finish(item, outcome)
+            if outcome.error_reason is not None:
+                continue  # its copies are labeled online, each on its own
+            for copy_id in row.copies.get(str(item.id), ()):
+                if copy_id in waiting:
+                    finish(waiting[copy_id], copied(outcome, copy_id))
 
     await asyncio.gather(*(label(custom_id, ids) for custom_id, ids in row.requests.items()))
     await run.flush()
+    # Whatever the answers did not label goes online.
+    unanswered = [item_id for item_id in waiting if item_id not in labeled]
 
     def release() -> None:
         with engine.begin() as connection:

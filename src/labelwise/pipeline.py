@@ -17,7 +17,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -75,6 +75,69 @@ def version_specs(
         return get_version_specs(session, {(item.project_id, item.version) for item in claimed})
 
 
+def cached_for(
+    engine: Engine, claimed: Sequence[ClaimedItem], specs: dict[tuple[int, int], ProjectSpec]
+) -> dict[int, LabelOutcome]:
+    """Items whose content an earlier prediction of their version already labeled."""
+    wanted: dict[tuple[int, int, int | None], list[ClaimedItem]] = defaultdict(list)
+    for item in claimed:
+        scope = specs[(item.project_id, item.version)].result_cache
+        if scope != "off" and item.content_hash:
+            batch = item.batch_id if scope == "batch" else None
+            wanted[(item.project_id, item.version, batch)].append(item)
+    if not wanted:
+        return {}
+    reused: dict[int, LabelOutcome] = {}
+    with read_only(engine).connect() as connection:
+        for (project_id, version, batch), group in wanted.items():
+            found = cached_outcomes(
+                connection,
+                project_id=project_id,
+                version=version,
+                hashes=[item.content_hash for item in group if item.content_hash],
+                batch_id=batch,
+            )
+            for item in group:
+                if item.content_hash in found:
+                    reused[item.id] = found[item.content_hash]
+    return reused
+
+
+@dataclass
+class ChunkPlan:
+    """How a chunk's items get their labels: copied from the result cache (`reused`), copied
+    from an identical item of the chunk once it is labeled (`copies`, by that item's id), or
+    asked (`to_ask`, by project version, in order)."""
+
+    reused: list[tuple[ClaimedItem, LabelOutcome]] = field(default_factory=list)
+    copies: dict[int, list[ClaimedItem]] = field(default_factory=lambda: defaultdict(list))
+    to_ask: dict[tuple[int, int], list[ClaimedItem]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def plan_chunk(
+    claimed: Sequence[ClaimedItem],
+    specs: dict[tuple[int, int], ProjectSpec],
+    reused: dict[int, LabelOutcome],
+) -> ChunkPlan:
+    plan = ChunkPlan()
+    first_of: dict[tuple[int, int, int | None, str], ClaimedItem] = {}
+    for item in claimed:
+        spec = specs[(item.project_id, item.version)]
+        if item.id in reused:
+            plan.reused.append((item, copied(reused[item.id], item.id)))
+            continue
+        key = _content_key(item, spec)
+        if key is not None and key in first_of:
+            plan.copies[first_of[key].id].append(item)
+            continue
+        if key is not None:
+            first_of[key] = item
+        plan.to_ask[(item.project_id, item.version)].append(item)
+    return plan
+
+
 def _content_key(item: ClaimedItem, spec: ProjectSpec) -> tuple[int, int, int | None, str] | None:
     """What identical items share under the version's result cache; None when it is off."""
     if spec.result_cache == "off" or not item.content_hash:
@@ -83,7 +146,7 @@ def _content_key(item: ClaimedItem, spec: ProjectSpec) -> tuple[int, int, int | 
     return (item.project_id, item.version, batch, item.content_hash)
 
 
-def _copied(outcome: LabelOutcome, item_id: int) -> LabelOutcome:
+def copied(outcome: LabelOutcome, item_id: int) -> LabelOutcome:
     """Another item's outcome as this item's: a cache hit, which cost no call."""
     copy = dataclasses.replace(outcome, item_id=item_id, usage=Usage(), attempts=0)
     copy.cache_hit, copy.latency_ms = True, 0
@@ -114,7 +177,7 @@ class ChunkRun:
             return 0
         specs = await asyncio.to_thread(self._specs, claimed)
         examples = await asyncio.to_thread(self._examples, claimed, specs)
-        reused = await asyncio.to_thread(self._cached, claimed, specs)
+        reused = await asyncio.to_thread(cached_for, self.engine, claimed, specs)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
@@ -166,33 +229,6 @@ class ChunkRun:
             chosen[item.id] = [e for e in similar if _labels_of(e.label) <= allowed][:k]
         return chosen
 
-    def _cached(
-        self, claimed: Sequence[ClaimedItem], specs: dict[tuple[int, int], ProjectSpec]
-    ) -> dict[int, LabelOutcome]:
-        """Items whose content an earlier prediction of their version already labeled."""
-        wanted: dict[tuple[int, int, int | None], list[ClaimedItem]] = defaultdict(list)
-        for item in claimed:
-            scope = specs[(item.project_id, item.version)].result_cache
-            if scope != "off" and item.content_hash:
-                batch = item.batch_id if scope == "batch" else None
-                wanted[(item.project_id, item.version, batch)].append(item)
-        if not wanted:
-            return {}
-        reused: dict[int, LabelOutcome] = {}
-        with read_only(self.engine).connect() as connection:
-            for (project_id, version, batch), group in wanted.items():
-                found = cached_outcomes(
-                    connection,
-                    project_id=project_id,
-                    version=version,
-                    hashes=[item.content_hash for item in group if item.content_hash],
-                    batch_id=batch,
-                )
-                for item in group:
-                    if item.content_hash in found:
-                        reused[item.id] = found[item.content_hash]
-        return reused
-
     async def _label_all(
         self,
         claimed: Sequence[ClaimedItem],
@@ -203,21 +239,10 @@ class ChunkRun:
         """Label every claimed item once: from the result cache; as a copy of an identical item
         of this chunk (labeled once, by whichever comes first); or by the LLM, in requests of
         `items_per_request` items of the same project version."""
-        first_of: dict[tuple[int, int, int | None, str], ClaimedItem] = {}
-        copies: dict[int, list[ClaimedItem]] = defaultdict(list)
-        to_ask: dict[tuple[int, int], list[ClaimedItem]] = defaultdict(list)
-        for item in claimed:
-            spec = specs[(item.project_id, item.version)]
-            if item.id in reused:
-                self.finish(item, spec, _copied(reused[item.id], item.id))
-                continue
-            key = _content_key(item, spec)
-            if key is not None and key in first_of:
-                copies[first_of[key].id].append(item)
-                continue
-            if key is not None:
-                first_of[key] = item
-            to_ask[(item.project_id, item.version)].append(item)
+        plan = plan_chunk(claimed, specs, reused)
+        for item, outcome in plan.reused:
+            self.finish(item, specs[(item.project_id, item.version)], outcome)
+        to_ask, copies = plan.to_ask, plan.copies
         packs = [
             group[start : start + size]
             for version, group in to_ask.items()
@@ -242,7 +267,7 @@ class ChunkRun:
             self.finish(item, spec, outcome)
             for copy in copies.pop(item.id, ()):
                 if outcome.error_reason is None:
-                    self.finish(copy, spec, _copied(outcome, copy.id))
+                    self.finish(copy, spec, copied(outcome, copy.id))
                 else:
                     alone.append(copy)  # the first one failed: each copy is labeled itself
         await asyncio.gather(*(self._label_pack([item], specs, examples, {}) for item in alone))

@@ -101,6 +101,10 @@ def test_a_provider_batch_labels_as_online_does_at_the_batch_price(
     online, online_items, _, _ = label(database_url, queue_name, keys, config, "online", size)
     batch, batch_items, _, rows = label(database_url, queue_name, keys, config, "batch", size)
     assert batch["mode"] == "batch" and online["mode"] == "online"
+    [provider_batch] = batch["provider_batches"]
+    assert provider_batch["status"] == "completed" and provider_batch["requests"] == N // size
+    assert provider_batch["counts"] == {"answered": N // size, "labeled": N, "sent_online": 0}
+    assert online["provider_batches"] == []
     assert batch["counts"] == online["counts"]
     for external_id, item in online_items.items():
         other = batch_items[external_id]
@@ -127,3 +131,48 @@ def test_requests_the_provider_failed_are_labeled_online(
     assert failed > 0 and row.counts["labeled"] == N - failed
     # Online, a 500 is retried; the items the batch failed cost about one request each more.
     assert stats["requests"] >= N + failed
+
+
+def test_identical_items_are_submitted_once_and_labeled_before_are_not_submitted(
+    database_url: str, queue_name: str, keys: Keys
+) -> None:
+    texts = ["review: positive", "review: negative", "review: positive", "review: positive"]
+    with running_fake_llm(FakeLLMConfig(latency_ms=1, seed=3)) as base_url:
+        settings = make_settings(
+            database_url, queue_name, openai_base_url=base_url, llm_transport="aiohttp"
+        )
+        with TestClient(create_app(settings)) as client:
+            project = client.post("/v1/projects", json=PROJECT, headers=keys.auth("admin")).json()
+            batches = []
+            for prefix in ("a", "b"):
+                posted = client.post(
+                    f"/v1/projects/{project['id']}/batches",
+                    params={"mode": "batch"},
+                    json={
+                        "items": [
+                            {"external_id": f"{prefix}{k}", "data": {"text": text}}
+                            for k, text in enumerate(texts)
+                        ]
+                    },
+                    headers=keys.auth("admin"),
+                ).json()
+                run_until_done(settings, client, keys, posted["id"])
+                batches.append(
+                    client.get(
+                        f"/v1/batches/{posted['id']}/items", headers=keys.auth("admin")
+                    ).json()["items"]
+                )
+        stats = httpx.get(base_url.removesuffix("/v1") + "/stats").json()
+    first, second = batches
+    # Two distinct texts: two requests in the provider batch, and none for the second batch.
+    assert stats["requests"] == 2
+    assert sum(item["prediction"]["cache_hit"] for item in first) == 2
+    assert all(item["prediction"]["cache_hit"] for item in second)
+    by_text = {item["data"]["text"]: item["prediction"]["value"] for item in first}
+    assert all(item["prediction"]["value"] == by_text[item["data"]["text"]] for item in second)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        rows = session.execute(select(ProviderBatch)).scalars().all()
+    engine.dispose()
+    assert len(rows) == 1 and len(rows[0].requests) == 2
+    assert sum(len(ids) for ids in rows[0].copies.values()) == 2

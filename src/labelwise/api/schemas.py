@@ -136,6 +136,17 @@ class Usage(BaseModel):
     cache_hits: int = Field(default=0, description="items labeled from the result cache")
 
 
+class ProviderBatchPublic(BaseModel):
+    """A batch-mode submission: where the provider's batch stands, and once collected, what came
+    back (`answered` requests, `labeled` items, items `sent_online`)."""
+
+    id: str
+    status: str
+    requests: int
+    submitted_at: str
+    counts: dict[str, int] | None
+
+
 class BatchPublic(BaseModel):
     id: int
     project_id: int
@@ -143,6 +154,7 @@ class BatchPublic(BaseModel):
     mode: Literal["online", "batch"]
     counts: dict[str, int]
     usage: Usage
+    provider_batches: list[ProviderBatchPublic] = Field(default_factory=list)
 
 
 class LabelPublic(BaseModel):

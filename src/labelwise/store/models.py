@@ -220,6 +220,7 @@ class ProviderBatch(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer)
     base_url: Mapped[str] = mapped_column(String(500))
     provider_batch_id: Mapped[str] = mapped_column(String(200))
@@ -227,6 +228,8 @@ class ProviderBatch(Base):
     status: Mapped[str] = mapped_column(String(40))
     # custom_id -> the ids of the items that request carries, in order.
     requests: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # An item's id -> the ids of identical items that take its label (the result cache).
+    copies: Mapped[dict[str, Any]] = mapped_column(JSON)
     # What came back: answered, failed (sent online again), and how many were labeled.
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     submitted_at: Mapped[float] = mapped_column(Float)

@@ -19,27 +19,32 @@ def record_submission(
     *,
     job_id: str,
     project_id: int,
+    batch_id: int,
     version: int,
     base_url: str,
     provider_batch_id: str,
     input_file_id: str,
     requests: dict[str, list[int]],
+    copies: dict[str, list[int]],
     lease_until: float,
 ) -> ProviderBatch:
-    """Record a submitted batch and hand its items, still owned by the submitting job, to it."""
+    """Record a submitted batch and hand its items (and their identical copies), still owned by
+    the submitting job, to it."""
     row = ProviderBatch(
         project_id=project_id,
+        batch_id=batch_id,
         version=version,
         base_url=base_url,
         provider_batch_id=provider_batch_id,
         input_file_id=input_file_id,
         status="submitted",
         requests=requests,
+        copies=copies,
         submitted_at=time.time(),
     )
     session.add(row)
     session.flush()
-    item_ids = [item_id for ids in requests.values() for item_id in ids]
+    item_ids = item_ids_of(row)
     session.execute(
         update(items)
         .where(still_owned(item_ids, job_id))
@@ -47,6 +52,22 @@ def record_submission(
     )
     session.commit()
     return row
+
+
+def batches_of(session: Session, *, batch_id: int) -> list[ProviderBatch]:
+    return list(
+        session.execute(
+            select(ProviderBatch)
+            .where(ProviderBatch.batch_id == batch_id)
+            .order_by(ProviderBatch.id)
+        ).scalars()
+    )
+
+
+def item_ids_of(row: ProviderBatch) -> list[int]:
+    """Every item a provider batch holds: those its requests carry, and their copies."""
+    carried = [item_id for ids in row.requests.values() for item_id in ids]
+    return carried + [item_id for ids in row.copies.values() for item_id in ids]
 
 
 def open_batches(session: Session) -> list[ProviderBatch]:

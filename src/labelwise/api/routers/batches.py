@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from datetime import UTC, datetime
 from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -19,6 +20,7 @@ from labelwise.api.schemas import (
     BatchPublic,
     ItemPublic,
     ItemsPage,
+    ProviderBatchPublic,
     RelabelAccepted,
 )
 from labelwise.api.spending import Reservoir, check_spend_limit
@@ -28,6 +30,7 @@ from labelwise.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
+from labelwise.store.provider_batches import batches_of
 from labelwise.store.relabel import relabel_batch, relabel_queue
 
 log = logging.getLogger(__name__)
@@ -188,6 +191,16 @@ def relabel_review_queue(project_id: int, key: SubmitterKey, state: StateDep) ->
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
 def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> BatchPublic:
     summary = store.summarize_batch(session, team=key.team, batch_id=batch_id)
+    provider_batches = [
+        ProviderBatchPublic(
+            id=row.provider_batch_id,
+            status=row.status,
+            requests=len(row.requests),
+            submitted_at=datetime.fromtimestamp(row.submitted_at, UTC).isoformat(),
+            counts=row.counts,
+        )
+        for row in batches_of(session, batch_id=batch_id)
+    ]
     return BatchPublic(
         id=summary.id,
         project_id=summary.project_id,
@@ -195,6 +208,7 @@ def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> Batc
         mode=summary.mode,
         counts=summary.counts,
         usage=summary.usage,
+        provider_batches=provider_batches,
     )
 
 
