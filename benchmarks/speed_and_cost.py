@@ -1,6 +1,7 @@
 """Speed and cost side by side in one run: a sequential labeler (one request at a time, one item
 per request, as most labeling tools do) against labelwise with one and ten items per request,
-and labelwise through a storm of 429s; each end to end through the API, Redis, workers and store.
+labelwise through a storm of 429s, and labelwise against a provider with a rate limit of its own
+plus the storm; each end to end through the API, Redis, workers and store.
 
     .venv/bin/python benchmarks/speed_and_cost.py                 # against the fake LLM, 50 ms
     .venv/bin/python benchmarks/speed_and_cost.py --llm-url http://host:port/v1
@@ -75,6 +76,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=6000, help="for one item per request")
     parser.add_argument("--packed-items", type=int, default=30000, help="for ten per request")
     parser.add_argument("--storm-items", type=int, default=4000)
+    parser.add_argument(
+        "--provider-rps",
+        type=float,
+        default=200,
+        help="the fake's own rate limit for the last run, with 20%% faulty 429s on top (0: skip)",
+    )
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--llm-url", default=None)
     args = parser.parse_args()
@@ -91,6 +98,14 @@ def main() -> None:
         "ten_per_request": run(args.packed_items, "--items-per-request", "10"),
         "storm_429_20pct": run(args.storm_items, "--rate-429", "0.2"),
     }
+    if args.provider_rps and not args.llm_url:
+        report["provider_limit_with_faults"] = run(
+            args.storm_items,
+            "--requests-per-second",
+            str(args.provider_rps),
+            "--rate-429",
+            "0.2",
+        )
     one, ten = report["one_per_request"], report["ten_per_request"]
     report["ten_vs_one_prompt_tokens_per_item"] = round(
         float(ten["prompt_tokens_per_item"]) / float(one["prompt_tokens_per_item"]), 3

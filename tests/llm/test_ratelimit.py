@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from labelwise.llm.ratelimit import RateGate, parse_reset, read_headers, rule_for
+from labelwise.llm.ratelimit import (
+    RateGate,
+    limit_exhausted,
+    parse_reset,
+    read_headers,
+    rule_for,
+)
 from labelwise.settings import RateLimitRule
 from tests.conftest import REDIS_URL
 
@@ -87,6 +93,33 @@ async def test_a_429_stops_everyone_until_retry_after_then_the_rate_recovers(
     # Ten seconds of recovery later, the full rate again: a burst of 10.
     admitted = [await gate.try_acquire(1, now=T0 + 13) == 0 for _ in range(12)]
     assert admitted.count(True) == 10
+
+
+async def test_a_429_that_is_not_the_limit_pauses_without_slowing_the_rate(
+    redis: Redis, namespace: str
+) -> None:
+    gate = gate_on(redis, namespace, RateLimitRule(requests_per_minute=600))
+    assert await gate.try_acquire(1, now=T0) == 0
+    await gate.penalize(0.5, exhausted=False, now=T0)
+    assert await gate.try_acquire(1, now=T0 + 0.25) == pytest.approx(0.25)
+    # The buckets kept their level and the rate its factor: the burst is still there (after a
+    # limit's 429 they would be empty and refilling at half the rate).
+    admitted = [await gate.try_acquire(1, now=T0 + 0.5) == 0 for _ in range(9)]
+    assert admitted.count(True) == 9
+
+
+@pytest.mark.parametrize(
+    ("headers", "exhausted"),
+    [
+        ({}, True),  # nothing stated: a limit was hit
+        ({"x-ratelimit-remaining-requests": "0"}, True),
+        ({"x-ratelimit-remaining-requests": "12", "x-ratelimit-remaining-tokens": "0"}, True),
+        ({"x-ratelimit-remaining-requests": "12"}, False),
+        ({"x-ratelimit-remaining-requests": "3", "x-ratelimit-remaining-tokens": "900"}, False),
+    ],
+)
+def test_limit_exhausted(headers: dict[str, str], exhausted: bool) -> None:
+    assert limit_exhausted(headers) is exhausted
 
 
 async def test_without_limits_only_cooldowns_apply(redis: Redis, namespace: str) -> None:

@@ -76,9 +76,13 @@ class ChatCompletions:
             return Reply(429, rate_limited_body(), headers)
         faults = self._faults.next_faults()
         if faults.rate_limited:
-            # Real rate limits answer at once, without the generation latency.
+            # Real rate limits answer at once, without the generation latency; a fault is not
+            # the limit running out, and the limit's headers say so.
             stats.request_failed("rate_limited")
-            return Reply(429, rate_limited_body(), retry_headers(config.retry_after_seconds))
+            headers = [*retry_headers(config.retry_after_seconds)]
+            if limit is not None:
+                headers += limit.headers()
+            return Reply(429, rate_limited_body(), headers)
         if config.latency_ms > 0:
             await asyncio.sleep(config.latency_ms / 1000)
         if faults.server_error:

@@ -83,6 +83,12 @@ _PENALIZE = """
 local now, retry_after, recovery = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local s = redis.call('HMGET', KEYS[1], 'cooldown', 'factor', 'factor_at', 'penalized_at')
 local cooldown = math.max(tonumber(s[1]) or 0, now + retry_after)
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if ARGV[6] ~= '1' then
+  -- The provider says its limits are not what ran out: wait, but keep the rate.
+  redis.call('HSET', KEYS[1], 'cooldown', cooldown)
+  return 'cooldown'
+end
 local factor_at = tonumber(s[3]) or now
 local factor = math.min(1, (tonumber(s[2]) or 1) + math.max(0, now - factor_at) / recovery)
 local penalized_at = tonumber(s[4]) or 0
@@ -95,7 +101,6 @@ end
 -- the end of the cooldown.
 redis.call('HSET', KEYS[1], 'cooldown', cooldown, 'factor', factor, 'factor_at', cooldown,
            'penalized_at', penalized_at, 'req', 0, 'req_at', cooldown, 'tok', 0, 'tok_at', cooldown)
-redis.call('EXPIRE', KEYS[1], ARGV[5])
 return tostring(factor)
 """
 
@@ -174,6 +179,17 @@ def read_headers(headers: Mapping[str, str]) -> HeaderReading:
     )
 
 
+def limit_exhausted(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 came from a rate limit running out. A provider that states what remains
+    and has some left says it did not (a fault, a concurrency cap); one that states nothing is
+    taken at its word that a limit was hit."""
+    remaining = [
+        _int_header(headers, f"x-ratelimit-remaining-{kind}") for kind in ("requests", "tokens")
+    ]
+    stated = [value for value in remaining if value is not None]
+    return not stated or min(stated) == 0
+
+
 class RateGate:
     """The shared limit of one (endpoint, model), as seen by one process."""
 
@@ -229,11 +245,14 @@ class RateGate:
         answer = await self._run(self._acquire, args)
         return float(answer) if answer is not None else 0.0
 
-    async def penalize(self, retry_after: float | None, *, now: float | None = None) -> None:
-        """A 429: everyone waits out `retry_after` (1 s when the server named none)."""
+    async def penalize(
+        self, retry_after: float | None, *, exhausted: bool = True, now: float | None = None
+    ) -> None:
+        """A 429: everyone waits out `retry_after` (1 s when the server named none). When a rate
+        limit ran out (`exhausted`), the shared rate is also halved and the buckets emptied."""
         wait = 1.0 if retry_after is None else retry_after
         now = time.time() if now is None else now
-        args = [now, wait, self.recovery_seconds, _MIN_FACTOR, _STATE_TTL_SECONDS]
+        args = [now, wait, self.recovery_seconds, _MIN_FACTOR, _STATE_TTL_SECONDS, int(exhausted)]
         await self._run(self._penalize, args)
 
     async def observe(

@@ -25,7 +25,7 @@ from tenacity import (
 
 from labelwise.errors import LLMCallError
 from labelwise.llm.meter import CallMeter
-from labelwise.llm.ratelimit import RateGate
+from labelwise.llm.ratelimit import RateGate, limit_exhausted
 from labelwise.settings import Settings
 
 T = TypeVar("T")
@@ -118,7 +118,8 @@ async def call_with_retries(
             return await call()
         except openai.APIStatusError as exc:
             if gate is not None and exc.status_code == 429:
-                await gate.penalize(retry_after_seconds(exc))
+                exhausted = limit_exhausted(exc.response.headers)
+                await gate.penalize(retry_after_seconds(exc), exhausted=exhausted)
             raise
 
     retrying = AsyncRetrying(
