@@ -17,7 +17,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
 
-_JSON = (b"content-type", b"application/json")
+_JSON = b"application/json"
 
 
 def error_body(
@@ -41,17 +41,12 @@ async def read_body(receive: Receive) -> bytes | None:
 
 async def respond(send: Send, status: int, payload: dict[str, Any], headers: Headers = ()) -> None:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await respond_bytes(send, status, body, _JSON, headers)
 
 
-async def respond_bytes(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+async def respond_bytes(
+    send: Send, status: int, body: bytes, content_type: bytes, headers: Headers = ()
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -59,6 +54,7 @@ async def respond_bytes(send: Send, status: int, body: bytes, content_type: byte
             "headers": [
                 (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
