@@ -100,7 +100,6 @@ async def submit(
         provider_batch_id, file_id = await api.submit(
             jsonl, metadata={"project": str(project_id), "version": str(version)}
         )
-        base_url, _ = labeler.clients.endpoint(spec.model)
         lease_until = (
             time.time() + window_seconds(settings.provider_batch_window) + _COLLECT_MARGIN_SECONDS
         )
@@ -112,7 +111,7 @@ async def submit(
             project_id=project_id,
             batch_id=group[0].batch_id,
             version=version,
-            base_url=base_url,
+            base_url=str(api.client.base_url),
             provider_batch_id=provider_batch_id,
             input_file_id=file_id,
             requests=requests,

@@ -435,8 +435,7 @@ class Labeler:
         self, model: ModelSpec, request: StructuredRequest, meter: CallMeter
     ) -> StructuredAnswer:
         client = self.clients.for_model(model)
-        base_url, _ = self.clients.endpoint(model)
-        gate = self.gates.gate(base_url, request.model)
+        gate = self.gates.gate(str(client.base_url), request.model)
         async with self._slots:
             return await call_structured(
                 client,
