@@ -25,18 +25,10 @@ from labelwise.store.spend import spent_usd, waiting_items
 SAMPLE_SIZE = 50
 
 
-def spread_sample(items: Sequence[Any], size: int = SAMPLE_SIZE) -> list[Any]:
-    """Up to `size` items spread evenly over `items`: a batch sorted by length or topic is
-    still sampled across all of it."""
-    if len(items) <= size:
-        return list(items)
-    step = len(items) / size
-    return [items[int(i * step)] for i in range(size)]
-
-
 class Reservoir:
     """A uniform sample of at most `size` of the items streamed past it (reservoir sampling),
-    drawn the same way for the same batch."""
+    drawn the same way for the same items: a batch sorted by length or topic is still sampled
+    across all of it."""
 
     def __init__(self, size: int = SAMPLE_SIZE) -> None:
         self.size = size

@@ -23,7 +23,7 @@ from labelwise.api.schemas import (
     ProjectPublic,
     ProjectUpdate,
 )
-from labelwise.api.spending import SAMPLE_SIZE, estimate_items, spread_sample
+from labelwise.api.spending import SAMPLE_SIZE, Reservoir, estimate_items
 from labelwise.calibration import Calibration
 from labelwise.errors import ValidationFailedError
 from labelwise.llm.client import endpoint_problem
@@ -183,7 +183,10 @@ def estimate_cost(
     schema."""
     project = store.get_project(session, team=key.team, project_id=project_id)
     if body.items is not None:
-        sample = spread_sample([item.data for item in body.items])
+        reservoir = Reservoir()
+        for item in body.items:
+            reservoir.add(item.data)
+        sample = reservoir.items
     else:
         sample = recent_item_data(session, project_id=project_id, limit=SAMPLE_SIZE)
     if not sample:
