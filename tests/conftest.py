@@ -7,6 +7,7 @@ interfere; Redis tests use a queue name of their own on database 1.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ def make_settings(database_url: str, queue_name: str, **overrides: object) -> Se
         "llm_retry_base_wait_seconds": 0.001,
         "llm_retry_max_wait_seconds": 0.05,
         "result_flush_seconds": 0.02,
+        # Tests make many quick calls with one key; the limits have tests of their own.
+        "api_requests_per_second": 10_000.0,
+        "api_burst": 10_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -202,3 +206,16 @@ def cli_env(database_path: Path, queue_name: str) -> dict[str, str]:
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
         env.pop(name, None)
     return env
+
+
+def sign_in(client: TestClient, key: str, next_path: str = "/") -> Any:
+    """Sign a test client in as a browser does: fetch the form (and its anti-forgery cookie),
+    then post it back with the form's token."""
+    form = client.get("/signin", params={"next": next_path})
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None, form.text
+    return client.post(
+        "/signin",
+        data={"key": key, "next": next_path, "csrf": token.group(1)},
+        follow_redirects=False,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,11 @@ def test_label_command_runs_the_sample_end_to_end(tmp_path: Path, queue_name: st
     assert [r["external_id"] for r in records] == [json.loads(line)["id"] for line in lines]
     assert all(r["status"] in ("accepted", "review") for r in records)
     assert "30/30" in result.stderr and "gold: model right on" in result.stderr
+    # The admin key the run minted for its own stack is revoked once the run is over.
+    with sqlite3.connect(tmp_path / "label.db") as db:
+        minted = db.execute("SELECT name, revoked_at FROM api_keys").fetchall()
+    assert [name for name, _ in minted] == ["labelwise-label"]
+    assert all(revoked_at is not None for _, revoked_at in minted)
 
 
 def test_label_command_without_an_endpoint_says_what_to_do(tmp_path: Path, queue_name: str) -> None:

@@ -43,6 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--team", default="default")
+    create.add_argument(
+        "--expires-in-days", type=_positive_int, default=None, help="default: never expires"
+    )
+    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--team", default=None, help="default: every team")
+    revoke = key_commands.add_parser("revoke", help="revoke a key and end its browser sessions")
+    revoke.add_argument("id", type=_positive_int)
+    rotate = key_commands.add_parser(
+        "rotate", help="replace a key by a new one (same name, role, team, expiry); prints it"
+    )
+    rotate.add_argument("id", type=_positive_int)
 
     local = commands.add_parser("local", help="the embedded model (the `local` extra)")
     local_commands = local.add_subparsers(dest="local_command", required=True)
@@ -74,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
 def _add_fake_llm_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fake-llm",
@@ -96,10 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from labelwise.store.db import make_engine
+    from labelwise.store.db import engine_for
     from labelwise.store.migrate import upgrade
 
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     upgrade(engine)
     engine.dispose()
     return 0
@@ -125,24 +143,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def new_key(settings: Settings, *, name: str, role: Role, team: str) -> str:
-    from sqlalchemy.orm import Session
+    from labelwise.key_command import issue
 
-    from labelwise.store.db import make_engine
-    from labelwise.store.keys import create_key
-
-    cmd_migrate(settings, argparse.Namespace())
-    engine = make_engine(settings.database_url)
-    with Session(engine) as session:
-        secret = create_key(session, name=name, role=role, team=team)
-    engine.dispose()
-    return secret
+    return issue(settings, name=name, role=role, team=team).secret
 
 
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
-    secret = new_key(settings, name=args.name, role=Role(args.role), team=args.team)
-    print(f"created {args.role} key {args.name!r} for team {args.team!r}")
-    print(secret)
-    return 0
+    from labelwise.key_command import run_keys
+
+    return run_keys(settings, args)
 
 
 def cmd_local(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,9 +171,9 @@ def cmd_local(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     from labelwise.queue import Delivery, connect
     from labelwise.reconciler import reconcile_once
-    from labelwise.store.db import make_engine
+    from labelwise.store.db import engine_for
 
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     report = reconcile_once(
         settings, engine, Delivery(connect(settings.redis_url), settings.queue_name)
     )
@@ -196,6 +205,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
     from labelwise.client import APIError, LabelwiseClient
+    from labelwise.key_command import issue, revoke
     from labelwise.label_command import run_label
     from labelwise.supervisor import free_port
 
@@ -207,7 +217,11 @@ def cmd_label(settings: Settings, args: argparse.Namespace) -> int:
             url, key = args.api, args.key
         else:
             local_model = require_llm_endpoint(settings, fake_llm=args.fake_llm)
-            key = new_key(settings, name="labelwise-label", role=Role.ADMIN, team="default")
+            issued = issue(settings, name="labelwise-label", role=Role.ADMIN, team="default")
+            # Registered first, so it runs last: after the local stack has stopped, whatever
+            # ended the run, the key it was minted for is revoked.
+            stack.callback(revoke, settings, issued.record.id)
+            key = issued.secret
             url = stack.enter_context(
                 local_stack(
                     settings,

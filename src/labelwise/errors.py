@@ -23,6 +23,8 @@ class ReviewReason(str, Enum):
     REFUSAL = "refusal"
     LLM_ERROR = "llm_error"
     DELIVERY_EXHAUSTED = "delivery_exhausted"
+    # The project had spent its limit when the item's turn came: no call was made.
+    SPEND_LIMIT = "spend_limit"
 
 
 class LabelwiseError(Exception):
@@ -98,6 +100,17 @@ class PayloadTooLargeError(RequestError):
     code = "payload_too_large"
 
 
+class TooManyRequestsError(RequestError):
+    """A limit on requests: the client is told when to come back."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SpendLimitError(RequestError):
     """A batch would take the project past its spend limit; nothing of it was stored."""
 
@@ -108,6 +121,18 @@ class SpendLimitError(RequestError):
 class ValidationFailedError(RequestError):
     status = 422
     code = "validation_error"
+
+
+class NestingTooDeepError(ValidationFailedError):
+    """JSON nested past the bound; refused before it is parsed."""
+
+    code = "nesting_too_deep"
+
+
+class InvalidTextError(ValidationFailedError):
+    """A NUL character or a lone surrogate: nothing the store can keep, or a response carry."""
+
+    code = "invalid_text"
 
 
 class AuthError(RequestError):

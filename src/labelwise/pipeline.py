@@ -41,6 +41,7 @@ from labelwise.store.labeling import (
 )
 from labelwise.store.projects import get_version_specs
 from labelwise.store.result_cache import cached_outcomes
+from labelwise.store.spend import over_budget
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ class _Finished:
     item: ClaimedItem
     spec: ProjectSpec
     outcome: LabelOutcome
+
+
+def _spend_limit_reached(item: ClaimedItem) -> LabelOutcome:
+    return LabelOutcome(
+        item_id=item.id,
+        error_reason=ReviewReason.SPEND_LIMIT,
+        error_message="the project has reached its spend limit; no call was made",
+    )
 
 
 def claim(
@@ -178,10 +187,11 @@ class ChunkRun:
         specs = await asyncio.to_thread(self._specs, claimed)
         examples = await asyncio.to_thread(self._examples, claimed, specs)
         reused = await asyncio.to_thread(cached_for, self.engine, claimed, specs)
+        stopped = await asyncio.to_thread(self._over_budget, claimed)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
-            await self._label_all(claimed, specs, examples, reused)
+            await self._label_all(claimed, specs, examples, reused, stopped)
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
@@ -203,6 +213,13 @@ class ChunkRun:
 
     def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
         return claim(self.settings, self.engine, self.job_id, item_ids)
+
+    def _over_budget(self, claimed: Sequence[ClaimedItem]) -> set[int]:
+        """Projects already at their spend limit. Their items were reserved for on the way in,
+        but estimates are estimates: the limit is checked again before any call is made, so
+        spend passes it by at most the calls in flight when it was reached."""
+        with read_only(self.engine).connect() as connection:
+            return over_budget(connection, {item.project_id for item in claimed})
 
     def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
         return version_specs(self.engine, claimed)
@@ -235,14 +252,20 @@ class ChunkRun:
         specs: dict[tuple[int, int], ProjectSpec],
         examples: dict[int, list[Example]],
         reused: dict[int, LabelOutcome],
+        stopped: set[int],
     ) -> None:
         """Label every claimed item once: from the result cache; as a copy of an identical item
         of this chunk (labeled once, by whichever comes first); or by the LLM, in requests of
-        `items_per_request` items of the same project version."""
+        `items_per_request` items of the same project version. Items of projects in `stopped`
+        (at their spend limit) that would need a call go to review instead."""
         plan = plan_chunk(claimed, specs, reused)
         for item, outcome in plan.reused:
             self.finish(item, specs[(item.project_id, item.version)], outcome)
         to_ask, copies = plan.to_ask, plan.copies
+        for version in [v for v in to_ask if v[0] in stopped]:
+            for item in to_ask.pop(version):
+                for waiting in (item, *copies.pop(item.id, ())):
+                    self.finish(waiting, specs[version], _spend_limit_reached(waiting))
         packs = [
             group[start : start + size]
             for version, group in to_ask.items()

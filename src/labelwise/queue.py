@@ -28,8 +28,12 @@ def current_job_id() -> str | None:
     return None if job is None else job.id
 
 
-def connect(redis_url: str) -> Redis:
-    return Redis.from_url(redis_url)
+def connect(redis_url: str, *, timeout_seconds: float | None = None) -> Redis:
+    """A connection; `timeout_seconds` bounds every command (the API's, so a Redis that hangs
+    cannot hang requests; not the workers', whose blocking dequeues wait on purpose)."""
+    return Redis.from_url(
+        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
 
 
 class Delivery:

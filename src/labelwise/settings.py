@@ -6,9 +6,11 @@ explicitly; no component reads the environment by itself.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labelwise.spec import Price
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
 
     # Where things live.
     database_url: str = "sqlite:///labelwise.db"
+    # PostgreSQL's connection pool, per process. Each API request holds at most one connection;
+    # a request that waits `db_pool_timeout_seconds` for one is answered 503 with Retry-After.
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=30, ge=0, le=1000)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "labelwise"
 
@@ -45,11 +52,15 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("LABELWISE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
-    openai_api_key: str | None = Field(
+    # A secret: `repr(settings)` and logs show it as '**********'.
+    openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("LABELWISE_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
     # Other endpoints a project's model.base_url may name (JSON list in the environment).
     allowed_llm_base_urls: list[str] = Field(default_factory=list)
+    # The variables each team's projects may name as model.api_key_env (JSON object in the
+    # environment: {"team": ["LABELWISE_KEY_TEAM"]}); none for a team not listed.
+    api_key_envs: dict[str, list[str]] = Field(default_factory=dict)
     llm_transport: LLMTransport = "aiohttp"
     llm_timeout_seconds: float = 60.0
     llm_concurrency: int = Field(default=64, ge=1, le=4096)
@@ -92,11 +103,28 @@ class Settings(BaseSettings):
     # Review.
     review_lease_seconds: float = Field(default=600.0, gt=0)
 
-    # Request bounds.
+    # Browser sessions: how long a sign-in lasts (never past its key's expiry), and the cookies'
+    # Secure flag (None: set when the request came over https; true behind a TLS proxy).
+    session_ttl_seconds: float = Field(default=12 * 3600.0, gt=0, le=90 * 86400)
+    cookie_secure: bool | None = None
+
+    # Requests per API key, shared by every API process through Redis (429 past them), and the
+    # wrong keys a client may send in a minute before it is locked out for the rest of it.
+    api_requests_per_second: float = Field(default=20.0, gt=0)
+    api_burst: int = Field(default=100, ge=1)
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    # `/metrics` answers requests with this bearer token; without one, loopback clients only.
+    metrics_token: SecretStr | None = None
+
+    # Request bounds. Past `max_concurrent_requests` in flight, the API answers 503 at once.
+    max_concurrent_requests: int = Field(default=512, ge=1)
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     max_items_per_batch: int = Field(default=100_000, ge=1)
-    # An item's data as JSON: bounds the tokens one prompt can cost.
+    # An item's data as JSON: bounds the tokens one prompt can cost. Its ground_truth too.
     max_item_bytes: int = Field(default=64 * 1024, ge=64)
+    # Arrays and objects nested in one JSON document (a body, an NDJSON line); a deeper one is
+    # refused before it is parsed (Python's parser recurses once per level).
+    max_json_depth: int = Field(default=32, ge=4, le=200)
     max_items_per_sync_call: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
     default_page_size: int = Field(default=100, ge=1)
@@ -108,3 +136,18 @@ class Settings(BaseSettings):
     local_threads: int | None = Field(default=None, ge=1)
     local_parallel: int = Field(default=2, ge=1, le=16)
     local_context_tokens: int = Field(default=2048, ge=512)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Connection URLs may carry passwords: shown without them."""
+        for name, value in super().__repr_args__():
+            if name in ("database_url", "redis_url") and isinstance(value, str):
+                value = without_password(value)
+            yield name, value
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -15,7 +15,8 @@ ResultCache = Literal["off", "batch", "project"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities would pass `ge=0` and turn every sum they enter into NaN or inf.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LabelDef(_Strict):
@@ -67,12 +68,16 @@ class TaskSpec(_Strict):
         return [label.name for label in self.labels]
 
 
+# Dollars per million tokens: a thousand times any model's price so far.
+MAX_PRICE = 100_000.0
+
+
 class Price(_Strict):
     """US dollars per million tokens."""
 
-    prompt: float = Field(default=0.0, ge=0)
-    cached_prompt: float | None = Field(default=None, ge=0)
-    completion: float = Field(default=0.0, ge=0)
+    prompt: float = Field(default=0.0, ge=0, le=MAX_PRICE)
+    cached_prompt: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    completion: float = Field(default=0.0, ge=0, le=MAX_PRICE)
 
 
 class ModelSpec(_Strict):

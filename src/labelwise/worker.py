@@ -21,7 +21,7 @@ from labelwise.prompts import PromptLibrary
 from labelwise.queue import Delivery, connect, current_job_id
 from labelwise.reconciler import ReconcilerThread
 from labelwise.settings import Settings
-from labelwise.store.db import make_engine
+from labelwise.store.db import engine_for
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class WorkerRuntime:
     @classmethod
     def start(cls, settings: Settings) -> WorkerRuntime:
         labeler = Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings))
-        return cls(settings, make_engine(settings.database_url), labeler)
+        return cls(settings, engine_for(settings), labeler)
 
     def run_chunk(self, job_id: str, item_ids: Sequence[int]) -> int:
         run = ChunkRun(self.settings, self.engine, self.labeler, job_id)

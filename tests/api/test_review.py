@@ -134,7 +134,8 @@ def test_submitter_cannot_review(client: TestClient, keys: Keys, project: dict[s
         (True, ["negative", "positive", "negative"], ["negative", "positive"]),
         (True, [], []),
         (True, ["meh"], None),
-        (True, "positive", None),
+        # One label name is a one-label list, as for gold.
+        (True, "positive", ["positive"]),
     ],
 )
 def test_corrections_must_be_labels_of_the_project(

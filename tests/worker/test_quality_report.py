@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from labelwise.settings import Settings
 from labelwise.worker import run_worker
-from tests.conftest import Keys
+from tests.conftest import Keys, sign_in
 from tests.worker.conftest import CALIBRATED_PROJECT, GOLD, MEH_GUIDELINE, items_of, post
 
 AUDITED_PROJECT = {
@@ -142,11 +142,9 @@ def test_quality_page(client: TestClient, keys: Keys, labeled_project: dict[str,
     anonymous = client.get(path, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
 
-    bad = client.post("/signin", data={"key": "lw_nope", "next": path}, follow_redirects=False)
+    bad = sign_in(client, "lw_nope", path)
     assert bad.status_code == 401
-    signed_in = client.post(
-        "/signin", data={"key": keys.admin, "next": path}, follow_redirects=False
-    )
+    signed_in = sign_in(client, keys.admin, path)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == path
     cookie = signed_in.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
@@ -165,11 +163,7 @@ def test_quality_page(client: TestClient, keys: Keys, labeled_project: dict[str,
 
 
 def test_open_redirect_is_refused(client: TestClient, keys: Keys) -> None:
-    response = client.post(
-        "/signin",
-        data={"key": keys.admin, "next": "//evil.example/"},
-        follow_redirects=False,
-    )
+    response = sign_in(client, keys.admin, "//evil.example/")
     assert response.headers["location"] == "/"
 
 

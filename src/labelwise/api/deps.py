@@ -10,10 +10,13 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from labelwise.errors import AuthError, ForbiddenError
+from labelwise.api.metrics import CachedValue
+from labelwise.api.throttle import Throttle, retry_after
+from labelwise.errors import AuthError, ForbiddenError, TooManyRequestsError
 from labelwise.labeler import Labeler
 from labelwise.queue import Delivery
 from labelwise.settings import Settings
+from labelwise.store.browser_sessions import find_session_principal
 from labelwise.store.keys import Principal, Role, find_principal
 
 
@@ -29,6 +32,9 @@ class AppState:
     read_sessions: sessionmaker[Session]
     delivery: Delivery
     labeler: Labeler
+    throttle: Throttle
+    # Outstanding items by status, as `/metrics` shows them (cached between scrapes).
+    outstanding: CachedValue[dict[str, int]]
 
 
 def get_state(request: Request) -> AppState:
@@ -61,32 +67,66 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-# Pages read in a browser carry the key in this cookie (HttpOnly, SameSite=Strict); the JSON API
-# only ever reads the Authorization header, so no other site can make a browser call it.
-SESSION_COOKIE = "labelwise_key"
+# Pages read in a browser carry a session token in this cookie (HttpOnly, SameSite=Strict), never
+# the API key itself; the JSON API only ever reads the Authorization header, so no other site can
+# make a browser call it.
+SESSION_COOKIE = "labelwise_session"
 
 
-def get_principal(request: Request, session: ReadSessionDep) -> Principal:
+def lookup_key(state: AppState, secret: str) -> Principal | None:
+    """The key's principal, read in a short session of its own: a connection held by
+    authentication through the whole request, while the handler takes a second one, starves the
+    pool under concurrency (every request holds one and waits for another)."""
+    with state.read_sessions() as session:
+        return find_principal(session, secret=secret)
+
+
+def lookup_session(state: AppState, token: str) -> Principal | None:
+    """A browser session's principal, in a short session of its own like `lookup_key`."""
+    with state.read_sessions() as session:
+        return find_session_principal(session, token=token)
+
+
+def bearer_secret(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("send an API key as 'Authorization: Bearer <key>'")
-    principal = find_principal(session, secret=secret.strip())
+    return secret.strip()
+
+
+def get_principal(request: Request, state: StateDep) -> Principal:
+    """The calling key, within its request limit. A client that has sent too many wrong keys is
+    refused before its key is even looked at."""
+    client = request.client.host if request.client else "unknown"
+    locked = state.throttle.locked_out(client)
+    if locked:
+        raise TooManyRequestsError(
+            "too many requests with wrong API keys from this address: wait and try again",
+            retry_after=retry_after(locked),
+        )
+    principal = lookup_key(state, bearer_secret(request))
     if principal is None:
-        raise AuthError("unknown or revoked API key")
+        state.throttle.failed(client)
+        raise AuthError("unknown, revoked or expired API key")
+    wait = state.throttle.wait_for_key(principal.key_id)
+    if wait:
+        raise TooManyRequestsError(
+            "this key is over its request rate: slow down", retry_after=retry_after(wait)
+        )
     return principal
 
 
 CurrentKey = Annotated[Principal, Depends(get_principal)]
 
 
-def get_page_principal(request: Request, session: ReadSessionDep) -> Principal | None:
-    """The key of a page request: the Authorization header, else the session cookie. None sends
-    the browser to sign in."""
+def get_page_principal(request: Request, state: StateDep) -> Principal | None:
+    """The key of a page request: the Authorization header, else the browser session its cookie
+    names. None sends the browser to sign in."""
     if request.headers.get("authorization"):
-        return get_principal(request, session)
-    secret = request.cookies.get(SESSION_COOKIE, "").strip()
-    return find_principal(session, secret=secret) if secret else None
+        return get_principal(request, state)
+    token = request.cookies.get(SESSION_COOKIE, "").strip()
+    return lookup_session(state, token) if token else None
 
 
 PageKey = Annotated[Principal | None, Depends(get_page_principal)]
@@ -106,3 +146,4 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
 
 SubmitterKey = Annotated[Principal, Depends(require_role(Role.SUBMITTER))]
 ReviewerKey = Annotated[Principal, Depends(require_role(Role.REVIEWER, Role.ADJUDICATOR))]
+AdminKey = Annotated[Principal, Depends(require_role())]

@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelwise.errors import RequestError, ValidationFailedError
@@ -17,8 +19,22 @@ from labelwise.errors import RequestError, ValidationFailedError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+# How long an overloaded client is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 1
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def overloaded(message: str) -> JSONResponse:
+    return error_response(
+        503, "overloaded", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 def describe_validation_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> str:
@@ -42,7 +58,9 @@ def validation_failed(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
     async def _request_error(_request: Request, exc: RequestError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error_response(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -54,6 +72,19 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "http_error"
         )
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(_request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        # Every pooled connection stayed busy for db_pool_timeout_seconds: say so at once.
+        log.warning("database pool exhausted; answering 503")
+        return overloaded("the service is busy: try again shortly")
+
+    @app.exception_handler(OperationalError)
+    async def _store_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The store refused or dropped the connection (restart, too many clients): transient.
+        # The statement is not logged: its parameters are item text and tokens.
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return overloaded("the store is unavailable: try again shortly")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,5 +1,5 @@
 """Reading a batch body (JSON or NDJSON) into items as it streams, with errors that name the
-bad field."""
+bad field; and the checks every item passes before it is stored, however it arrived."""
 
 from __future__ import annotations
 
@@ -9,25 +9,48 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
+from labelwise.api import safe_json
 from labelwise.api.errors import validation_failed
 from labelwise.api.schemas import ItemIn
 from labelwise.errors import PayloadTooLargeError, ValidationFailedError
+from labelwise.spec import TaskSpec
 from labelwise.store.batches import NewItem
+from labelwise.tasks import TASK_TYPES
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
-def check_item_size(index: int, data: dict[str, Any], max_bytes: int) -> None:
-    size = len(json.dumps(data, ensure_ascii=False).encode())
+def check_item_size(index: int, value: Any, max_bytes: int, field: str = "data") -> None:
+    size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > max_bytes:
         raise PayloadTooLargeError(
-            f"items.{index}.data: {size} bytes, over the limit of {max_bytes} per item",
+            f"items.{index}.{field}: {size} bytes, over the limit of {max_bytes} per item",
             code="item_too_large",
         )
 
 
+def checked_item(index: int, item: ItemIn, task: TaskSpec, max_bytes: int) -> NewItem:
+    """The item as it is stored: its data and its gold within the size bound, and the gold a
+    value of the project's task (in the form the task keeps it)."""
+    check_item_size(index, item.data, max_bytes)
+    truth = item.ground_truth
+    if truth is not None:
+        check_item_size(index, truth, max_bytes, field="ground_truth")
+        try:
+            truth = TASK_TYPES[task.type].checked_value(task, truth)
+        except ValueError as exc:
+            raise ValidationFailedError(f"items.{index}.ground_truth: {exc}") from None
+    return NewItem(data=item.data, external_id=item.external_id, ground_truth=truth)
+
+
 def iter_batch_items(
-    body: BinaryIO, *, content_type: str, max_items: int, max_item_bytes: int
+    body: BinaryIO,
+    *,
+    content_type: str,
+    task: TaskSpec,
+    max_items: int,
+    max_item_bytes: int,
+    max_json_depth: int,
 ) -> Iterator[NewItem]:
     """The items of a batch body, validated one by one as they are read.
 
@@ -35,9 +58,9 @@ def iter_batch_items(
     (`{"items": [...]}`) is parsed whole, which suits smaller batches.
     """
     if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
-        raw_items = _ndjson_items(body)
+        raw_items = _ndjson_items(body, max_json_depth)
     else:
-        raw_items = _json_items(body.read())
+        raw_items = _json_items(body.read(), max_json_depth)
     count = 0
     for index, raw in enumerate(raw_items):
         if index >= max_items:
@@ -49,18 +72,14 @@ def iter_batch_items(
             item = ItemIn.model_validate(raw)
         except ValidationError as exc:
             raise validation_failed(exc, ("items", index)) from None
-        check_item_size(index, item.data, max_item_bytes)
         count += 1
-        yield NewItem(data=item.data, external_id=item.external_id, ground_truth=item.ground_truth)
+        yield checked_item(index, item, task, max_item_bytes)
     if not count:
         raise ValidationFailedError("items: the batch has no items")
 
 
-def _json_items(body: bytes) -> list[Any]:
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise ValidationFailedError(f"body: not valid JSON ({exc})") from None
+def _json_items(body: bytes, max_depth: int) -> list[Any]:
+    document = safe_json.loads(body, max_depth=max_depth)
     if not isinstance(document, dict) or "items" not in document:
         raise ValidationFailedError('body: expected an object {"items": [...]}')
     extra = sorted(set(document) - {"items"})
@@ -71,11 +90,12 @@ def _json_items(body: bytes) -> list[Any]:
     return document["items"]
 
 
-def _ndjson_items(body: BinaryIO) -> Iterator[Any]:
+def _ndjson_items(body: BinaryIO, max_depth: int) -> Iterator[Any]:
+    index = 0
     for line_number, line in enumerate(body, start=1):
         if not line.strip():
             continue
-        try:
-            yield json.loads(line)
-        except ValueError as exc:
-            raise ValidationFailedError(f"line {line_number}: not valid JSON ({exc})") from None
+        yield safe_json.loads(
+            line, max_depth=max_depth, path=("items", index), document=f"line {line_number}"
+        )
+        index += 1

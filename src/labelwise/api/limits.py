@@ -58,19 +58,56 @@ class BodySizeLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Any) -> None:
-        body = json.dumps(
+        await _send_json(
+            send,
+            413,
             {
                 "error": {
                     "code": "payload_too_large",
                     "message": f"request body exceeds {self.max_bytes} bytes",
                 }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-            }
+            },
+            extra_headers=[(b"connection", b"close")],
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimitMiddleware:
+    """503 with Retry-After at once when `max_in_flight` requests are already being served: past
+    that point a request would only queue for threads and connections, and every caller would
+    wait. Health probes are always answered."""
+
+    def __init__(self, app: Any, *, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") in ("/healthz", "/readyz"):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            await _send_json(
+                send,
+                503,
+                {"error": {"code": "overloaded", "message": "the service is busy: try again"}},
+                extra_headers=[(b"retry-after", b"1")],
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+async def _send_json(
+    send: Any, status: int, payload: dict[str, Any], extra_headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *extra_headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+T = TypeVar("T")
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
     "labelwise_http_requests_total",
@@ -47,3 +50,17 @@ class MetricsMiddleware:
             name = getattr(route, "path", "unmatched")
             REQUESTS.labels(scope["method"], name, str(status)).inc()
             LATENCY.labels(scope["method"], name).observe(time.perf_counter() - started)
+
+
+class CachedValue(Generic[T]):
+    """A value computed at most once per `ttl_seconds`: what scrapes read from the store."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._value: T | None = None
+        self._at = -math.inf
+
+    def get(self, compute: Callable[[], T]) -> T:
+        if self._value is None or time.monotonic() - self._at >= self.ttl_seconds:
+            self._value, self._at = compute(), time.monotonic()
+        return self._value

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from labelwise.api.bounds import MAX_LEASE_SECONDS, MAX_TOKEN_CHARS, MAX_USD, BodyId
 from labelwise.spec import (
     ConsensusSpec,
     ModelSpec,
@@ -15,10 +17,23 @@ from labelwise.spec import (
     RoutingSpec,
     TaskSpec,
 )
+from labelwise.store.keys import Role
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are not JSON; bodies never carry them, and nothing else may either.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, for programs: `validation_error`, `not_found`, ...")
+    message: str = Field(description="for people; a validation error names the field first")
+
+
+class ErrorBody(BaseModel):
+    """How every error answers, whatever its status."""
+
+    error: ErrorDetail
 
 
 class ProjectCreate(_In):
@@ -31,7 +46,7 @@ class ProjectCreate(_In):
     result_cache: ResultCache = "project"
     items_per_request: int = Field(default=1, ge=1, le=50)
     # US dollars in all, estimated before each batch; not versioned.
-    spend_limit_usd: float | None = Field(default=None, ge=0)
+    spend_limit_usd: float | None = Field(default=None, ge=0, le=MAX_USD)
 
 
 class ProjectUpdate(_In):
@@ -46,7 +61,7 @@ class ProjectUpdate(_In):
     result_cache: ResultCache | None = None
     items_per_request: int | None = Field(default=None, ge=1, le=50)
     # null removes the limit; leaving it out keeps it.
-    spend_limit_usd: float | None = Field(default=None, ge=0)
+    spend_limit_usd: float | None = Field(default=None, ge=0, le=MAX_USD)
 
 
 class ProjectPublic(BaseModel):
@@ -61,6 +76,7 @@ class ProjectPublic(BaseModel):
     result_cache: ResultCache
     items_per_request: int
     spend_limit_usd: float | None
+    spent_usd: float = Field(description="what the project's LLM calls have cost, in all")
     accept_threshold: float | None = Field(
         description="the threshold in force; null while a target precision awaits gold"
     )
@@ -205,10 +221,11 @@ class SyncLabelResponse(BaseModel):
 
 
 class ClaimRequest(_In):
-    project_id: int
+    project_id: BodyId
     lease_seconds: float | None = Field(
         default=None,
         ge=10,
+        le=MAX_LEASE_SECONDS,
         description="a shorter lease than the deployment's, for a page that renews it",
     )
 
@@ -233,18 +250,18 @@ class ClaimResponse(BaseModel):
 
 
 class ReviewDecision(_In):
-    claim_token: str = Field(min_length=1)
+    claim_token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
     decision: Literal["accept", "correct", "unlabelable"]
     value: Any = None
 
 
 class ReleaseRequest(_In):
-    claim_token: str = Field(min_length=1)
+    claim_token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
 
 
 class RenewRequest(_In):
-    claim_token: str = Field(min_length=1)
-    lease_seconds: float | None = Field(default=None, ge=10)
+    claim_token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
+    lease_seconds: float | None = Field(default=None, ge=10, le=MAX_LEASE_SECONDS)
 
 
 class RenewResponse(BaseModel):
@@ -260,7 +277,11 @@ class CalibrationPublic(BaseModel):
     )
     calibrated: bool = Field(description="false until there is enough gold to judge the target")
     expected_precision: float | None
-    precision_interval: tuple[float, float] | None
+    # A list of two, not a tuple: a tuple is documented with `prefixItems`, which OpenAPI
+    # tooling (schemathesis among it) does not all read.
+    precision_interval: list[float] | None = Field(
+        min_length=2, max_length=2, description="low and high bounds on the accepted precision"
+    )
     expected_coverage: float | None
     gold: int
     reason: str | None
@@ -268,3 +289,53 @@ class CalibrationPublic(BaseModel):
     confidence_method: str | None = Field(
         default=None, description="with consensus: the score items are routed by"
     )
+
+
+class KeyCreate(_In):
+    """A new key of the caller's team. It expires at `expires_at` (a time in the future; without
+    a zone, UTC) or `expires_in_days` from now; with neither, it lasts until revoked."""
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    expires_at: datetime | None = None
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if value <= datetime.now(UTC):
+            raise ValueError("must be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> KeyCreate:
+        if self.expires_at is not None and self.expires_in_days is not None:
+            raise ValueError("give expires_at or expires_in_days, not both")
+        return self
+
+
+class KeyPublic(BaseModel):
+    """A key as listed: never its secret or hash; `prefix` tells keys apart."""
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(BaseModel):
+    """A new key, with its secret: shown in this answer only, never again."""
+
+    id: int
+    key: str
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None

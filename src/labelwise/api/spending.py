@@ -1,4 +1,4 @@
-"""Estimates before labeling, and the spend limit that refuses a batch before it is stored.
+"""Estimates before labeling, and the spend limit that refuses work before any of it is sent.
 
 A batch's cost is estimated on a sample of its items drawn as they stream in, rendered as
 labeling would render them (`labelwise.estimate`). What the project has committed is what its
@@ -20,7 +20,7 @@ from labelwise.labeler import Labeler
 from labelwise.pricing import price_for
 from labelwise.settings import Settings
 from labelwise.store.projects import ProjectRecord
-from labelwise.store.spend import spent_usd, waiting_items
+from labelwise.store.spend import lock_budget, waiting_items
 
 SAMPLE_SIZE = 50
 
@@ -64,18 +64,25 @@ def estimate_items(
     )
 
 
-def check_spend_limit(
+def reserve_spend(
     session: Session,
     labeler: Labeler,
     settings: Settings,
     project: ProjectRecord,
     sample: Sequence[dict[str, Any]],
     count: int,
+    *,
+    batch_id: int | None = None,
 ) -> None:
-    """Refuse a batch of `count` items (`sample`: the data of some of them) if it would take the
-    project past its limit."""
-    limit = project.spend_limit_usd
-    if limit is None:
+    """The one step every path takes before LLM spend (batches, sync labels, relabels): refuse
+    `count` items (`sample`: the data of some of them) if they would take the project past its
+    limit. Consensus samples and voters are in the estimate.
+
+    The project's row stays locked until the caller's transaction commits the items, so
+    concurrent reservations are decided one after the other, each seeing the items the others
+    committed (waiting items count at this batch's cost per item). `batch_id`: the batch these
+    items were already written to, not to count them twice."""
+    if project.spend_limit_usd is None:
         return
     if price_for(project.spec.model, settings.prices) is None:
         raise ValidationFailedError(
@@ -83,15 +90,17 @@ def check_spend_limit(
             f"{project.spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
         )
     batch = estimate_items(labeler, settings, project, sample, count)
-    spent = spent_usd(session, project_id=project.id)
-    waiting = waiting_items(session, project_id=project.id)
+    budget = lock_budget(session, project_id=project.id)
+    if budget.limit_usd is None:
+        return
+    waiting = waiting_items(session, project_id=project.id, excluding_batch=batch_id)
     per_item = batch.cost_per_item_usd or 0.0
-    committed = spent + waiting * per_item
+    committed = budget.spent_usd + waiting * per_item
     cost = batch.cost_usd or 0.0
-    if committed + cost > limit:
+    if committed + cost > budget.limit_usd:
         raise SpendLimitError(
-            f"this batch of {count} items would cost about ${cost:.4f} (estimated); the "
-            f"project has spent ${spent:.4f} and has {waiting} items waiting (about "
-            f"${waiting * per_item:.4f}), against its spend limit of ${limit:.4f}. Raise "
-            "spend_limit_usd or post fewer items."
+            f"these {count} items would cost about ${cost:.4f} (estimated); the "
+            f"project has spent ${budget.spent_usd:.4f} and has {waiting} items waiting (about "
+            f"${waiting * per_item:.4f}), against its spend limit of ${budget.limit_usd:.4f}. "
+            "Raise spend_limit_usd (an admin can) or send fewer items."
         )

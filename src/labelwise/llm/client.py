@@ -27,13 +27,17 @@ def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
-def endpoint_problem(model: ModelSpec, settings: Settings) -> str | None:
+def endpoint_problem(
+    model: ModelSpec, settings: Settings, *, team: str | None = None
+) -> str | None:
     """Why a project may not call this endpoint, or None.
 
     A project is written by a submitter, so what it may point the workers at is bounded by the
     operator: a `base_url` other than the deployment's must be on `allowed_llm_base_urls` (else a
     submitter could aim workers at internal addresses), and `api_key_env` must name a variable
-    with the `LABELWISE_KEY_` prefix (else it could read any secret in the workers' environment).
+    with the `LABELWISE_KEY_` prefix (else it could read any secret in the workers' environment)
+    that the operator lists for the project's team in `api_key_envs` (else one team could bill
+    its calls to another team's key). `team` is given when a project is saved.
     """
     if model.base_url is not None:
         allowed = [settings.openai_base_url or OPENAI_BASE_URL, *settings.allowed_llm_base_urls]
@@ -44,6 +48,15 @@ def endpoint_problem(model: ModelSpec, settings: Settings) -> str | None:
             )
     if model.api_key_env is not None and not model.api_key_env.startswith(API_KEY_ENV_PREFIX):
         return f"model.api_key_env must name a variable starting with {API_KEY_ENV_PREFIX}"
+    if (
+        model.api_key_env is not None
+        and team is not None
+        and model.api_key_env not in settings.api_key_envs.get(team, ())
+    ):
+        return (
+            f"model.api_key_env {model.api_key_env} is not one your team may use: the operator "
+            "lists each team's variables in LABELWISE_API_KEY_ENVS"
+        )
     return None
 
 
@@ -77,7 +90,8 @@ class LLMClients:
                     attempts=0,
                 )
         elif _same_url(base_url or OPENAI_BASE_URL, configured):
-            api_key = self.settings.openai_api_key
+            secret = self.settings.openai_api_key
+            api_key = secret.get_secret_value() if secret is not None else None
         else:
             # The deployment's key goes only to the deployment's endpoint, never elsewhere.
             api_key = None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import NotFoundError
+from labelwise.scrub import scrub_secrets
 from labelwise.store.dialect import insert_ignoring_conflicts
 from labelwise.store.models import Batch, Item, Prediction
 from labelwise.store.projects import ProjectRecord
@@ -252,7 +253,8 @@ def _to_view(item: Item, prediction: Prediction | None) -> ItemView:
             "method": prediction.method,
             "model": prediction.model,
             "version": prediction.version,
-            "error": prediction.error_message,
+            # Scrubbed again on the way out: messages stored before scrubbing existed.
+            "error": scrub_secrets(prediction.error_message),
             "rationale": prediction.rationale,
             "cache_hit": prediction.cache_hit,
         },

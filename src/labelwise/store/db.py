@@ -9,11 +9,15 @@ snapshot), so a large ingest does not hold up key checks, progress polls or expo
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from labelwise.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "labelwise_read_only"
@@ -27,14 +31,48 @@ def normalize_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+@dataclass(frozen=True)
+class PoolSettings:
+    """A PostgreSQL connection pool's bounds (SQLite's pool is SQLAlchemy's own). `timeout_seconds`
+    is how long a request waits for a connection before the API answers 503: short, so overload
+    is told at once instead of stalling every caller."""
+
+    size: int = 10
+    max_overflow: int = 30
+    timeout_seconds: float = 5.0
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine an entry point (API, worker, CLI) uses, sized by its settings."""
+    return make_engine(
+        settings.database_url,
+        pool=PoolSettings(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+        ),
+    )
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool: PoolSettings | None = None, **kwargs: Any) -> Engine:
+    """An engine whose errors never carry their SQL parameters (item text, claim tokens and key
+    hashes would otherwise reach the logs), and whose pool waits a bounded time."""
     url = normalize_database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        pool = pool or PoolSettings()
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_seconds,
+            **kwargs,
+        )
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

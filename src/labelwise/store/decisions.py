@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelwise.domain import ItemStatus, LabelSource
@@ -118,8 +118,16 @@ def reviewers_decisions(connection: Connection, item_id: int) -> list[Decision]:
 def undo_decision(
     connection: Connection, *, item_id: int, principal: Principal, token: str, now: float
 ) -> None:
-    """Take back this reviewer's decision while the claim it was made under lasts. The item
+    """Take back this reviewer's decision while the claim it was made under lasts, and only while
+    no other decision rests on it: it must be the item's latest decision, and a final item must
+    have been made final by it (another reviewer's final label is never reverted). The item
     returns to review, claimed by them again with the same token, to decide anew."""
+    item = connection.execute(
+        select(items.c.status, items.c.claim_token, items.c.claim_expires_at)
+        .where(items.c.id == item_id)
+        .with_for_update()
+    ).one()
+    status, holder_token, holder_expires = item
     mine = connection.execute(
         select(decisions.c.id, decisions.c.undo_until).where(
             decisions.c.item_id == item_id,
@@ -134,12 +142,18 @@ def undo_decision(
             code="undo_expired",
         )
     decision_id, undo_until = mine
-    item = connection.execute(
-        select(items.c.status, items.c.claim_token, items.c.claim_expires_at)
-        .where(items.c.id == item_id)
-        .with_for_update()
-    ).one()
-    status, holder_token, holder_expires = item
+    latest = connection.execute(
+        select(func.max(decisions.c.id)).where(decisions.c.item_id == item_id)
+    ).scalar_one()
+    if latest != decision_id:
+        raise ConflictError(
+            "another reviewer has decided this item since: your decision can no longer be undone",
+            code="undo_refused",
+        )
+    if status != ItemStatus.REVIEW.value and holder_token != token:
+        raise ConflictError(
+            "the item's final label was not made by your decision", code="undo_refused"
+        )
     someone_else = (
         status == ItemStatus.REVIEW.value
         and holder_token not in (None, token)

@@ -14,8 +14,10 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ReviewReason
+from labelwise.scrub import scrub_secrets
 from labelwise.store.dialect import insert_ignoring_conflicts
 from labelwise.store.models import Item, Prediction
+from labelwise.store.spend import add_spend
 
 items = Item.__table__
 predictions = Prediction.__table__
@@ -134,7 +136,7 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
                 "attempts": row.attempts,
                 # The kind of failure, when labeling failed; a low score is a reason, not an error.
                 "error_kind": row.reason.value if row.reason and row.error_message else None,
-                "error_message": row.error_message,
+                "error_message": scrub_secrets(row.error_message),
                 "rationale": row.rationale,
                 "scores": row.scores,
                 "cache_hit": row.cache_hit,
@@ -170,7 +172,10 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
                 "b_labeled_at": now if accepted else None,
             }
         )
-    return connection.execute(statement, params).rowcount
+    finished = connection.execute(statement, params).rowcount
+    # Money spent is spent whether or not this write won: a second delivery paid for its calls.
+    add_spend(connection, ((row.batch_id, row.cost_usd) for row in rows))
+    return finished
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,24 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # After this the key answers 401, like a revoked one; None: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BrowserSession(Base):
+    """A signed-in browser: its cookie holds a random token, never the API key, so a session
+    can end (sign-out, expiry, its key revoked) without touching the key, and a stolen cookie
+    stops working when it does."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # sha256 of the cookie's token: the table alone cannot sign anyone in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Project(Base):
@@ -69,6 +87,8 @@ class Project(Base):
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     # US dollars this project may spend in all; batches that would pass it are refused.
     spend_limit_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # What its LLM calls have cost, in all: only ever added to (`labelwise.store.spend`).
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

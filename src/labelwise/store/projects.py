@@ -26,6 +26,7 @@ class ProjectRecord:
     created_at: datetime
     spend_limit_usd: float | None
     updated_at: datetime
+    spent_usd: float = 0.0
 
 
 def _record(project: Project, spec: dict[str, Any]) -> ProjectRecord:
@@ -38,6 +39,7 @@ def _record(project: Project, spec: dict[str, Any]) -> ProjectRecord:
         created_at=project.created_at,
         updated_at=project.updated_at,
         spend_limit_usd=project.spend_limit_usd,
+        spent_usd=project.spent_usd or 0.0,
     )
 
 

@@ -7,13 +7,17 @@ review that no reviewer holds. Human decisions stay.
   kept (predictions are unique per item and version), so versions compare on the same gold.
 - The review queue (`relabel_queue`): items waiting for a low, uncalibrated or missing score,
   whatever their version, for a prompt that has learned from reviews since. Their prediction of
-  the current version, if any, is replaced: it is exactly what is being redone.
+  the current version, if any, is replaced: it is exactly what is being redone. What it cost
+  stays in the project's spend ledger (`labelwise.store.spend`).
+
+Both take a `reserve` step, called with the items about to be requeued before any is: it refuses
+(raises) when the project's budget has no room for them, and nothing changes.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +33,18 @@ from labelwise.store.projects import get_project
 items = Item.__table__
 predictions = Prediction.__table__
 
-# What a better prompt can change; failures and audits wait for their human.
+# What a better prompt (or a raised spend limit) can change; failures and audits wait for
+# their human.
 _SCORE_REASONS = (
     ReviewReason.LOW_CONFIDENCE.value,
     ReviewReason.UNCALIBRATED.value,
     ReviewReason.NO_CONFIDENCE.value,
+    ReviewReason.SPEND_LIMIT.value,
 )
+
+
+# Called with a project's id and the ids of its items about to be labeled again.
+Reserve = Callable[[int, list[int]], None]
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ def relabel_batch(
     chunk_size: int,
     now: float,
     lease_until: float,
+    reserve: Reserve,
 ) -> RelabelResult:
     """Put the batch's model-labeled items of older versions back to `pending` under the current
     version, each leased to the job that will deliver it (as at ingest), in one transaction."""
@@ -75,7 +86,14 @@ def relabel_batch(
         select(Project.current_version).where(Project.id == batch.project_id)
     ).scalar_one()
     condition = and_(items.c.batch_id == batch_id, items.c.version < version, _model_decided(now))
-    return _requeue(session, condition, version, chunk_size, lease_until)
+    return _requeue(
+        session,
+        condition,
+        version,
+        chunk_size,
+        lease_until,
+        lambda ids: reserve(batch.project_id, ids),
+    )
 
 
 def relabel_queue(
@@ -86,6 +104,7 @@ def relabel_queue(
     chunk_size: int,
     now: float,
     lease_until: float,
+    reserve: Reserve,
 ) -> RelabelResult:
     """Put the project's unclaimed items waiting in review for their score back to `pending`
     under the current version, in one transaction."""
@@ -97,15 +116,29 @@ def relabel_queue(
         items.c.label_source.is_(None),
         _unclaimed(now),
     )
-    return _requeue(session, condition, project.version, chunk_size, lease_until)
+    return _requeue(
+        session,
+        condition,
+        project.version,
+        chunk_size,
+        lease_until,
+        lambda ids: reserve(project.id, ids),
+    )
 
 
 def _requeue(
-    session: Session, condition: Any, version: int, chunk_size: int, lease_until: float
+    session: Session,
+    condition: Any,
+    version: int,
+    chunk_size: int,
+    lease_until: float,
+    reserve: Callable[[list[int]], None],
 ) -> RelabelResult:
     candidates = list(
         session.execute(select(items.c.id).where(condition).order_by(items.c.id)).scalars()
     )
+    if candidates:
+        reserve(candidates)
     connection = session.connection()
     chunks: dict[str, list[int]] = {}
     for start in range(0, len(candidates), chunk_size):

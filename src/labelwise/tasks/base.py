@@ -87,6 +87,12 @@ class TaskType(Protocol):
         """The value stored for a validated answer (JSON-serialisable)."""
         ...
 
+    def checked_value(self, task: TaskSpec, value: Any) -> Any:
+        """A value given from outside (an item's `ground_truth`) as it is stored, or ValueError
+        saying why it is not a value of this task: gold outside the task's values would count
+        as right or wrong answers that no answer could match, and skew calibration."""
+        ...
+
     def logprob_confidence(
         self,
         task: TaskSpec,

@@ -171,6 +171,22 @@ class ClassificationTask:
         text = getattr(answer, "rationale", None)
         return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
+    def checked_value(self, task: TaskSpec, value: Any) -> Any:
+        allowed = set(task.label_names)
+        if task.multi_label:
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError("a multi-label project takes a list of label names")
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                raise ValueError(f"{_shown_name(unknown[0])} is not one of the labels")
+            return sorted(set(value))
+        if not isinstance(value, str):
+            raise ValueError("must be one label name")
+        if value not in allowed:
+            raise ValueError(f"{_shown_name(value)} is not one of the labels")
+        return value
+
     def value(self, answer: BaseModel) -> Any:
         if "labels" in type(answer).model_fields:
             return sorted(name for name, on in _flags(answer).items() if on)
@@ -214,6 +230,11 @@ class ClassificationTask:
             return sorted(chosen), Confidence(score, method, per_label=dict(per_label))
         value, share = confidence.agreement([self.value(answer) for answer in answers])
         return value, Confidence(share, ConfidenceMethod.AGREEMENT)
+
+
+def _shown_name(value: str) -> str:
+    """A value quoted for an error message, cut short: it came from the client, at any length."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
 
 
 def _shown(task: TaskSpec, examples: Sequence[Example]) -> list[dict[str, str]]:

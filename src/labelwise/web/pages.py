@@ -33,7 +33,7 @@ def _templates() -> Environment:
     )
 
 
-def quality_page(report: QualityReport, *, project_name: str) -> str:
+def quality_page(report: QualityReport, *, project_name: str, csrf: str = "") -> str:
     from labelwise.web.plots import all_plots  # matplotlib loads only when a page is asked for
 
     return (
@@ -42,14 +42,15 @@ def quality_page(report: QualityReport, *, project_name: str) -> str:
         .render(
             r=report,
             project_name=project_name,
+            csrf=csrf,
             plots=all_plots(report),
             generated=datetime.fromtimestamp(report.generated_at, UTC).strftime("%Y-%m-%d %H:%M"),
         )
     )
 
 
-def signin_page(*, next_path: str, error: str | None = None) -> str:
-    return _templates().get_template("signin.html").render(next=next_path, error=error)
+def signin_page(*, next_path: str, csrf: str, error: str | None = None) -> str:
+    return _templates().get_template("signin.html").render(next=next_path, csrf=csrf, error=error)
 
 
 def review_page() -> str:
@@ -59,14 +60,16 @@ def review_page() -> str:
 def html_page(
     html: str, status_code: int = 200, *, policy: str = CONTENT_SECURITY_POLICY
 ) -> HTMLResponse:
-    """A page with the headers every page gets: its policy, no sniffing, no caching."""
+    """A page with the headers every page gets: its policy, no sniffing, no caching. The
+    referrer goes to this site only: with none at all, a browser posts our own forms with
+    `Origin: null`, which the cross-site check must refuse."""
     return HTMLResponse(
         html,
         status_code=status_code,
         headers={
             "Content-Security-Policy": policy,
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": "same-origin",
             "Cache-Control": "no-store",
         },
     )

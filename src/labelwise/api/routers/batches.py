@@ -10,10 +10,13 @@ from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from labelwise.api.bounds import MAX_ID, CursorQuery, ResourceId, cursor_id
 from labelwise.api.deps import AppState, ReadSessionDep, StateDep, SubmitterKey
 from labelwise.api.export import export_lines
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.ingest import iter_batch_items
 from labelwise.api.schemas import (
     BatchAccepted,
@@ -23,7 +26,7 @@ from labelwise.api.schemas import (
     ProviderBatchPublic,
     RelabelAccepted,
 )
-from labelwise.api.spending import Reservoir, check_spend_limit
+from labelwise.api.spending import Reservoir, reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
 from labelwise.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
@@ -31,12 +34,13 @@ from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
 from labelwise.store.provider_batches import batches_of
-from labelwise.store.relabel import relabel_batch, relabel_queue
+from labelwise.store.relabel import Reserve, relabel_batch, relabel_queue
+from labelwise.store.spend import item_data
 
 log = logging.getLogger(__name__)
 # A body up to this size stays in memory while it is read; a larger one goes to a file.
 _SPOOL_MEMORY_BYTES = 1024 * 1024
-router = APIRouter(tags=["batches"])
+router = APIRouter(route_class=GuardedRoute, tags=["batches"])
 BatchMode = Literal["online", "batch"]
 
 
@@ -54,7 +58,7 @@ BatchMode = Literal["online", "batch"]
     },
 )
 async def post_batch(
-    project_id: int,
+    project_id: ResourceId,
     request: Request,
     key: SubmitterKey,
     state: StateDep,
@@ -93,14 +97,16 @@ def _ingest(
     """Commit the items, then enqueue them: the database is the record, Redis only delivers.
     A bad item, or a batch over the spend limit, leaves nothing stored and nothing enqueued."""
     settings = state.settings
-    items = iter_batch_items(
-        body,
-        content_type=content_type,
-        max_items=settings.max_items_per_batch,
-        max_item_bytes=settings.max_item_bytes,
-    )
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
+        items = iter_batch_items(
+            body,
+            content_type=content_type,
+            task=project.spec.task,
+            max_items=settings.max_items_per_batch,
+            max_item_bytes=settings.max_item_bytes,
+            max_json_depth=settings.max_json_depth,
+        )
         # A job carries chunk_size requests' worth of items, however many share a request; in
         # batch mode, a provider batch's worth.
         chunk_size = (
@@ -119,7 +125,15 @@ def _ingest(
         for item in items:
             sample.add(item.data)
             writer.add(item)
-        check_spend_limit(session, state.labeler, settings, project, sample.items, writer.received)
+        reserve_spend(
+            session,
+            state.labeler,
+            settings,
+            project,
+            sample.items,
+            writer.received,
+            batch_id=writer.batch.id,
+        )
         result = writer.commit()
     function = SUBMIT_BATCH_JOB if mode == "batch" else LABEL_CHUNK_JOB
     deliver(state, result.chunks, what=f"batch {result.batch_id}", function=function)
@@ -143,12 +157,26 @@ def deliver(
             expire_delivery(connection, job_ids=list(chunks))
 
 
+def relabel_reservation(state: AppState, session: Session, team: str) -> Reserve:
+    """Relabels take the same budget step as new items, on a sample of the items redone."""
+
+    def reserve(project_id: int, item_ids: list[int]) -> None:
+        project = get_project(session, team=team, project_id=project_id)
+        sample = Reservoir()
+        for item_id in item_ids:
+            sample.add(item_id)
+        data = item_data(session, item_ids=sample.items)
+        reserve_spend(session, state.labeler, state.settings, project, data, len(item_ids))
+
+    return reserve
+
+
 @router.post(
     "/v1/batches/{batch_id}/relabel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RelabelAccepted,
 )
-def relabel(batch_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepted:
+def relabel(batch_id: ResourceId, key: SubmitterKey, state: StateDep) -> RelabelAccepted:
     """Label the batch again with the project's current version: items the model labeled
     (accepted, or waiting unclaimed in review) under an older version. Human labels stay."""
     now = time.time()
@@ -160,6 +188,7 @@ def relabel(batch_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepte
             chunk_size=state.settings.chunk_size,
             now=now,
             lease_until=now + state.settings.queued_lease_seconds,
+            reserve=relabel_reservation(state, session, key.team),
         )
     deliver(state, result.chunks, what=f"batch {batch_id}")
     return RelabelAccepted(id=batch_id, version=result.version, relabeled=result.relabeled)
@@ -170,7 +199,9 @@ def relabel(batch_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepte
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RelabelAccepted,
 )
-def relabel_review_queue(project_id: int, key: SubmitterKey, state: StateDep) -> RelabelAccepted:
+def relabel_review_queue(
+    project_id: ResourceId, key: SubmitterKey, state: StateDep
+) -> RelabelAccepted:
     """Label again, with the current version, the project's items waiting unclaimed in review for
     a low, uncalibrated or missing score: with `examples_from_reviews`, the prompt has learned
     from the reviews made since, so the queue can shrink without more human work."""
@@ -183,13 +214,14 @@ def relabel_review_queue(project_id: int, key: SubmitterKey, state: StateDep) ->
             chunk_size=state.settings.chunk_size,
             now=now,
             lease_until=now + state.settings.queued_lease_seconds,
+            reserve=relabel_reservation(state, session, key.team),
         )
     deliver(state, result.chunks, what=f"project {project_id}'s review queue")
     return RelabelAccepted(id=project_id, version=result.version, relabeled=result.relabeled)
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic)
-def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> BatchPublic:
+def get_batch(batch_id: ResourceId, key: SubmitterKey, session: ReadSessionDep) -> BatchPublic:
     summary = store.summarize_batch(session, team=key.team, batch_id=batch_id)
     provider_batches = [
         ProviderBatchPublic(
@@ -214,20 +246,17 @@ def get_batch(batch_id: int, key: SubmitterKey, session: ReadSessionDep) -> Batc
 
 @router.get("/v1/batches/{batch_id}/items", response_model=ItemsPage)
 def list_items(
-    batch_id: int,
+    batch_id: ResourceId,
     key: SubmitterKey,
     session: ReadSessionDep,
     state: StateDep,
-    cursor: str | None = None,
-    limit: int | None = Query(default=None, ge=1),
+    cursor: CursorQuery = None,
+    limit: int | None = Query(default=None, ge=1, le=MAX_ID),
 ) -> ItemsPage:
     limit = limit or state.settings.default_page_size
     if limit > state.settings.max_page_size:
         raise ValidationFailedError(f"limit: at most {state.settings.max_page_size}")
-    try:
-        after_id = int(cursor) if cursor else 0
-    except ValueError:
-        raise ValidationFailedError("cursor: not a cursor this API returned") from None
+    after_id = cursor_id(cursor)
     views, next_id = store.list_batch_items(
         session, team=key.team, batch_id=batch_id, after_id=after_id, limit=limit
     )
@@ -237,7 +266,7 @@ def list_items(
 
 @router.get("/v1/batches/{batch_id}/export")
 def export_batch(
-    batch_id: int,
+    batch_id: ResourceId,
     key: SubmitterKey,
     session: ReadSessionDep,
     state: StateDep,

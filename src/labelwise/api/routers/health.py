@@ -1,17 +1,27 @@
-"""Liveness, readiness and metrics: no auth, so probes and scrapers can reach them."""
+"""Liveness, readiness and metrics. Probes need no key; metrics need the operator's token, or a
+loopback client."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+import ipaddress
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import generate_latest
 from sqlalchemy import func, select, text
 
-from labelwise.api.deps import StateDep
+from labelwise.api.deps import AppState, StateDep
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.metrics import REGISTRY
+from labelwise.domain import ItemStatus
+from labelwise.errors import AuthError, ForbiddenError
+from labelwise.settings import Settings
 from labelwise.store.models import Item
 
-router = APIRouter(tags=["health"])
+OUTSTANDING = (ItemStatus.PENDING.value, ItemStatus.REVIEW.value)
+
+router = APIRouter(route_class=GuardedRoute, tags=["health"])
 
 
 @router.get("/healthz")
@@ -41,14 +51,15 @@ def readyz(state: StateDep) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics(state: StateDep) -> Response:
+def metrics(request: Request, state: StateDep) -> Response:
+    """Prometheus text. Counts of items reach it only for work outstanding (pending, in review),
+    read through the status index and cached a few seconds, so a scrape costs the same whatever
+    the store holds, and frequent scrapes cost nothing more."""
+    check_metrics_access(request, state.settings)
     lines = [generate_latest(REGISTRY).decode()]
-    lines.append("# HELP labelwise_items Items by status.\n# TYPE labelwise_items gauge\n")
-    with state.read_engine.connect() as connection:
-        for status, n in connection.execute(
-            select(Item.status, func.count()).group_by(Item.status)
-        ):
-            lines.append(f'labelwise_items{{status="{status}"}} {n}\n')
+    lines.append("# HELP labelwise_items Items waiting, by status.\n# TYPE labelwise_items gauge\n")
+    for status, n in state.outstanding.get(lambda: _outstanding(state)).items():
+        lines.append(f'labelwise_items{{status="{status}"}} {n}\n')
     try:
         depth = state.delivery.depth()
         lines.append(
@@ -58,3 +69,35 @@ def metrics(state: StateDep) -> Response:
     except Exception:  # metrics must not fail because Redis is away; readyz reports that
         pass
     return Response("".join(lines), media_type="text/plain; version=0.0.4")
+
+
+def check_metrics_access(request: Request, settings: Settings) -> None:
+    """With `metrics_token` set, its bearer token; without one, loopback clients only: counts
+    of every team's work are not for anyone who can reach the port."""
+    token = settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            raise AuthError("send the metrics token as 'Authorization: Bearer <token>'")
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ForbiddenError(
+            "metrics are served to loopback clients, or with LABELWISE_METRICS_TOKEN"
+        )
+
+
+def _outstanding(state: AppState) -> dict[str, int]:
+    with state.read_engine.connect() as connection:
+        rows = connection.execute(
+            select(Item.status, func.count())
+            .where(Item.status.in_(OUTSTANDING))
+            .group_by(Item.status)
+        )
+        counts = dict.fromkeys(OUTSTANDING, 0)
+        counts.update({status: n for status, n in rows})
+        return counts

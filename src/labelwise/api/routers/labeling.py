@@ -11,28 +11,31 @@ import time
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from labelwise.api.bounds import ResourceId
 from labelwise.api.deps import AppState, StateDep, SubmitterKey
-from labelwise.api.ingest import check_item_size
-from labelwise.api.schemas import SyncLabelRequest, SyncLabelResponse
+from labelwise.api.guarded_route import GuardedRoute
+from labelwise.api.ingest import checked_item
+from labelwise.api.schemas import ItemIn, SyncLabelRequest, SyncLabelResponse
+from labelwise.api.spending import reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
 from labelwise.pipeline import ChunkRun
 from labelwise.store.batches import (
+    BatchWriter,
     IngestResult,
     ItemView,
     NewItem,
-    ingest_batch,
     item_view,
     item_views_by_external_id,
 )
 from labelwise.store.projects import get_project
 
-router = APIRouter(tags=["labeling"])
+router = APIRouter(route_class=GuardedRoute, tags=["labeling"])
 
 
 @router.post("/v1/projects/{project_id}/label", response_model=SyncLabelResponse)
 async def label_now(
-    project_id: int, body: SyncLabelRequest, key: SubmitterKey, state: StateDep
+    project_id: ResourceId, body: SyncLabelRequest, key: SubmitterKey, state: StateDep
 ) -> SyncLabelResponse:
     settings = state.settings
     if len(body.items) > settings.max_items_per_sync_call:
@@ -41,28 +44,44 @@ async def label_now(
             "post larger sets as a batch",
             code="too_many_items",
         )
-    for index, item in enumerate(body.items):
-        check_item_size(index, item.data, settings.max_item_bytes)
-    items = [NewItem(i.data, i.external_id, i.ground_truth) for i in body.items]
     # Store work runs in the thread pool: on SQLite it may wait for the write lock.
-    result = await run_in_threadpool(_store_items, state, key.team, project_id, items)
+    items, result = await run_in_threadpool(_store_items, state, key.team, project_id, body.items)
     for job_id, item_ids in result.chunks.items():
         await ChunkRun(settings, state.engine, state.labeler, job_id).run(item_ids)
     views = await run_in_threadpool(_views_in_request_order, state, project_id, items, result)
     return SyncLabelResponse(batch_id=result.batch_id, items=[item_public(v) for v in views])
 
 
-def _store_items(state: AppState, team: str, project_id: int, items: list[NewItem]) -> IngestResult:
-    """Stored like any batch and leased to this request, for the work lease."""
+def _store_items(
+    state: AppState, team: str, project_id: int, given: list[ItemIn]
+) -> tuple[list[NewItem], IngestResult]:
+    """Checked against the project, stored like any batch and leased to this request, for the
+    work lease, once the project's budget has room for them (nothing is stored otherwise)."""
     with state.sessions() as session:
         project = get_project(session, team=team, project_id=project_id)
-        return ingest_batch(
+        max_bytes = state.settings.max_item_bytes
+        items = [
+            checked_item(index, item, project.spec.task, max_bytes)
+            for index, item in enumerate(given)
+        ]
+        writer = BatchWriter(
             session,
             project=project,
-            items=items,
             chunk_size=len(items),
             lease_until=time.time() + state.settings.work_lease_seconds,
         )
+        for item in items:
+            writer.add(item)
+        reserve_spend(
+            session,
+            state.labeler,
+            state.settings,
+            project,
+            [item.data for item in items],
+            len(items),
+            batch_id=writer.batch.id,
+        )
+        return items, writer.commit()
 
 
 def _views_in_request_order(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
+from labelwise.api.bounds import ResourceId
 from labelwise.api.deps import (
     CurrentKey,
     ReadSessionDep,
@@ -15,6 +16,7 @@ from labelwise.api.deps import (
     StateDep,
     SubmitterKey,
 )
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.schemas import (
     CalibrationPublic,
     EstimatePublic,
@@ -25,17 +27,18 @@ from labelwise.api.schemas import (
 )
 from labelwise.api.spending import SAMPLE_SIZE, Reservoir, estimate_items
 from labelwise.calibration import Calibration
-from labelwise.errors import ValidationFailedError
+from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
+from labelwise.store.keys import Principal, Role
 from labelwise.store.projects import ProjectRecord, checked_spec
 from labelwise.store.spend import recent_item_data, spent_usd
 
-router = APIRouter(prefix="/v1/projects", tags=["projects"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/projects", tags=["projects"])
 
 
 def to_public(project: ProjectRecord, calibration: Calibration | None = None) -> ProjectPublic:
@@ -51,16 +54,31 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         result_cache=project.spec.result_cache,
         items_per_request=project.spec.items_per_request,
         spend_limit_usd=project.spend_limit_usd,
+        spent_usd=round(project.spent_usd, 6),
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
     )
 
 
-def check_endpoints(models: Iterable[ModelSpec], settings: Settings) -> None:
+def require_admin_for_spend(key: Principal) -> None:
+    """A price or a spend limit is what bounds a team's spend: only its admins set them, so a
+    submitter can neither lift the limit nor price the model at zero to slip under it."""
+    if key.role is not Role.ADMIN:
+        raise ForbiddenError("only an admin key may set model.price or spend_limit_usd")
+
+
+def _keeping_price(model: ModelSpec, current: ModelSpec) -> ModelSpec:
+    """A model change that leaves out the price keeps the one in force."""
+    if "price" in model.model_fields_set:
+        return model
+    return model.model_copy(update={"price": current.price})
+
+
+def check_endpoints(models: Iterable[ModelSpec], settings: Settings, *, team: str) -> None:
     """Every model a project calls, consensus voters included, must be an allowed endpoint."""
     for model in models:
-        problem = endpoint_problem(model, settings)
+        problem = endpoint_problem(model, settings, team=team)
         if problem is not None:
             raise ValidationFailedError(problem)
 
@@ -69,7 +87,9 @@ def check_endpoints(models: Iterable[ModelSpec], settings: Settings) -> None:
 def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
-    check_endpoints([body.model, *body.consensus.models], settings)
+    check_endpoints([body.model, *body.consensus.models], settings, team=key.team)
+    if body.model.price is not None or body.spend_limit_usd is not None:
+        require_admin_for_spend(key)
     spec = checked_spec(body.model_dump(exclude={"name", "spend_limit_usd"}))
     return to_public(
         store.create_project(
@@ -87,14 +107,14 @@ def list_projects(key: CurrentKey, session: ReadSessionDep) -> list[ProjectPubli
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
-def get_project(project_id: int, key: CurrentKey, session: ReadSessionDep) -> ProjectPublic:
+def get_project(project_id: ResourceId, key: CurrentKey, session: ReadSessionDep) -> ProjectPublic:
     project = store.get_project(session, team=key.team, project_id=project_id)
     return to_public(project, current_calibration(session, project))
 
 
 @router.patch("/{project_id}", response_model=ProjectPublic)
 def update_project(
-    project_id: int,
+    project_id: ResourceId,
     body: ProjectUpdate,
     key: SubmitterKey,
     session: SessionDep,
@@ -106,12 +126,19 @@ def update_project(
             *(body.consensus.models if body.consensus else []),
         ],
         settings,
+        team=key.team,
     )
+    current = store.get_project(session, team=key.team, project_id=project_id)
+    model = body.model and _keeping_price(body.model, current.spec.model)
+    if "spend_limit_usd" in body.model_fields_set or (
+        model is not None and model.price != current.spec.model.price
+    ):
+        require_admin_for_spend(key)
     changes = {
         part: value
         for part, value in (
             ("task", body.task),
-            ("model", body.model),
+            ("model", model),
             ("routing", body.routing),
             ("consensus", body.consensus),
             ("review", body.review),
@@ -134,7 +161,9 @@ def update_project(
 
 
 @router.get("/{project_id}/calibration", response_model=CalibrationPublic)
-def get_calibration(project_id: int, key: CurrentKey, session: ReadSessionDep) -> CalibrationPublic:
+def get_calibration(
+    project_id: ResourceId, key: CurrentKey, session: ReadSessionDep
+) -> CalibrationPublic:
     """The threshold in force for the current version, and what gold says it delivers."""
     project = store.get_project(session, team=key.team, project_id=project_id)
     routing = project.spec.routing
@@ -172,7 +201,7 @@ def current_calibration(session: Session, project: ProjectRecord) -> Calibration
 
 @router.post("/{project_id}/estimate", response_model=EstimatePublic)
 def estimate_cost(
-    project_id: int,
+    project_id: ResourceId,
     body: EstimateRequest,
     key: CurrentKey,
     session: ReadSessionDep,

@@ -9,16 +9,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from labelwise.api.deps import CurrentKey, PageKey, ReadSessionDep
+from labelwise.api.bounds import MAX_VERSION, ResourceId
+from labelwise.api.csrf import csrf_token, keep_csrf_cookie, secure_cookies
+from labelwise.api.deps import CurrentKey, PageKey, ReadSessionDep, SettingsDep
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.errors import NotFoundError
 from labelwise.report import QualityReport, build_report
 from labelwise.store import projects as store
 from labelwise.web.pages import html_page, quality_page
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(route_class=GuardedRoute, tags=["quality"])
 
 VersionQuery = Annotated[
-    int | None, Query(ge=1, description="the project version; the current one if left out")
+    int | None,
+    Query(ge=1, le=MAX_VERSION, description="the project version; the current one if left out"),
 ]
 
 
@@ -33,7 +37,10 @@ def _report(session: Session, *, team: str, project_id: int, version: int | None
 
 @router.get("/v1/projects/{project_id}/quality", response_model=QualityReport)
 def get_quality(
-    project_id: int, key: CurrentKey, session: ReadSessionDep, version: VersionQuery = None
+    project_id: ResourceId,
+    key: CurrentKey,
+    session: ReadSessionDep,
+    version: VersionQuery = None,
 ) -> QualityReport:
     """Accuracy against coverage, reliability and ECE, confusion, per-label scores, label
     distribution, tokens and cost, the audit estimate, and the versions compared on gold."""
@@ -42,14 +49,19 @@ def get_quality(
 
 @router.get("/projects/{project_id}/quality", response_class=HTMLResponse, include_in_schema=False)
 def quality_html(
-    project_id: int,
+    project_id: ResourceId,
     request: Request,
     key: PageKey,
     session: ReadSessionDep,
+    settings: SettingsDep,
     version: VersionQuery = None,
 ) -> Response:
     if key is None:
         return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
     report = _report(session, team=key.team, project_id=project_id, version=version)
     name = store.get_project(session, team=key.team, project_id=project_id).name
-    return html_page(quality_page(report, project_name=name))
+    # The sign-out form carries the page's anti-forgery token (`labelwise.api.csrf`).
+    token = csrf_token(request)
+    response = html_page(quality_page(report, project_name=name, csrf=token))
+    keep_csrf_cookie(response, request, token, secure=secure_cookies(settings, request))
+    return response

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Response
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from labelwise.api.bounds import ResourceId
 from labelwise.api.deps import AppState, ReviewerKey, StateDep
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.schemas import (
     ClaimRequest,
     ClaimResponse,
@@ -31,8 +33,9 @@ from labelwise.store.decisions import record_decision, reviewers_decisions, undo
 from labelwise.store.keys import Principal
 from labelwise.store.models import Item
 from labelwise.store.projects import get_project
+from labelwise.tasks import TASK_TYPES
 
-router = APIRouter(prefix="/v1/review", tags=["review"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/review", tags=["review"])
 
 
 @router.post(
@@ -95,22 +98,17 @@ def _claim_response(
 
 
 def validated_value(task: TaskSpec, value: Any) -> Any:
-    """A reviewer's correction must be a label of the project, like the model's answer."""
-    allowed = set(task.label_names)
-    if task.multi_label:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValidationFailedError("value: a multi-label project takes a list of labels")
-        unknown = [v for v in value if v not in allowed]
-        if unknown:
-            raise ValidationFailedError(f"value: {unknown[0]!r} is not one of the labels")
-        return sorted(set(value))
-    if not isinstance(value, str) or value not in allowed:
-        raise ValidationFailedError(f"value: must be one of {sorted(allowed)}")
-    return value
+    """A reviewer's correction must be a value of the project's current version, as gold must."""
+    try:
+        return TASK_TYPES[task.type].checked_value(task, value)
+    except ValueError as exc:
+        raise ValidationFailedError(f"value: {exc}") from None
 
 
 @router.post("/{item_id}")
-def submit(item_id: int, body: ReviewDecision, key: ReviewerKey, state: StateDep) -> dict[str, Any]:
+def submit(
+    item_id: ResourceId, body: ReviewDecision, key: ReviewerKey, state: StateDep
+) -> dict[str, Any]:
     """Record your decision. With several reviewers per item, the item is final once enough of
     them agree (or an adjudicator decides); until then `status` stays `review`."""
     now = time.time()
@@ -150,11 +148,20 @@ def _decided_value(session: Session, item: Item, body: ReviewDecision, task: Tas
         raise ValidationFailedError(
             "decision: there is no model label to accept; send 'correct' with a value"
         )
-    return prediction.value
+    # The prediction may come from an older version whose labels the project has since changed.
+    try:
+        return TASK_TYPES[task.type].checked_value(task, prediction.value)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            f"decision: the model's label does not fit the project's current version ({exc}); "
+            "send 'correct' with a value"
+        ) from None
 
 
 @router.post("/{item_id}/undo", response_model=ClaimResponse)
-def undo(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> ClaimResponse:
+def undo(
+    item_id: ResourceId, body: ReleaseRequest, key: ReviewerKey, state: StateDep
+) -> ClaimResponse:
     """Take back your decision on an item while the claim it was made under lasts: the item is
     back in review, claimed by you again with the same token."""
     now = time.time()
@@ -177,7 +184,9 @@ def undo(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) 
 
 
 @router.post("/{item_id}/renew", response_model=RenewResponse)
-def renew(item_id: int, body: RenewRequest, key: ReviewerKey, state: StateDep) -> RenewResponse:
+def renew(
+    item_id: ResourceId, body: RenewRequest, key: ReviewerKey, state: StateDep
+) -> RenewResponse:
     """Keep a claim while the reviewer is still on it (the review page renews its claims)."""
     with state.sessions() as session, session.begin():
         store.load_item_for_team(session, item_id=item_id, team=key.team)
@@ -193,7 +202,9 @@ def renew(item_id: int, body: RenewRequest, key: ReviewerKey, state: StateDep) -
 
 
 @router.post("/{item_id}/release", status_code=204)
-def release(item_id: int, body: ReleaseRequest, key: ReviewerKey, state: StateDep) -> Response:
+def release(
+    item_id: ResourceId, body: ReleaseRequest, key: ReviewerKey, state: StateDep
+) -> Response:
     with state.sessions() as session, session.begin():
         store.load_item_for_team(session, item_id=item_id, team=key.team)
         store.release_claim(

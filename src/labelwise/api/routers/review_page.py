@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from labelwise.api.guarded_route import GuardedRoute
 from labelwise.web.pages import REVIEW_POLICY, html_page, review_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False)
 
 
 @router.get("/review", response_class=HTMLResponse)

@@ -1,0 +1,99 @@
+"""Limits that keep one caller from starving the rest: requests per key, a lock-out after
+repeated wrong keys, metrics only for the operator, and 503 (not a stall) when the store's pool
+is exhausted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from labelwise.api.app import create_app
+from labelwise.settings import Settings
+from labelwise.store.db import make_engine
+from labelwise.store.keys import Role, create_key
+from tests.conftest import Keys, _truncate_postgres, make_settings
+
+
+@pytest.fixture
+def limited(database_url: str, queue_name: str, keys: Keys) -> Iterator[TestClient]:
+    settings = make_settings(
+        database_url,
+        queue_name,
+        api_requests_per_second=1.0,
+        api_burst=5,
+        auth_failures_per_minute=3,
+        metrics_token="scrape-me",
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(limited: TestClient, keys: Keys) -> None:
+    codes = [
+        limited.get("/v1/projects", headers=keys.auth("submitter")).status_code for _ in range(8)
+    ]
+    assert codes[:5] == [200] * 5 and 429 in codes[5:]
+    refused = limited.get("/v1/projects", headers=keys.auth("submitter"))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["retry-after"]) >= 1
+    # Each key has its own bucket.
+    assert limited.get("/v1/projects", headers=keys.auth("admin")).status_code == 200
+
+
+def test_repeated_wrong_keys_lock_the_client_out(limited: TestClient, keys: Keys) -> None:
+    wrong = {"Authorization": "Bearer lw_not-a-key"}
+    assert [limited.get("/v1/projects", headers=wrong).status_code for _ in range(3)] == [401] * 3
+    locked = limited.get("/v1/projects", headers=wrong)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+    # Locked out means the key is not even looked at, right or wrong.
+    assert limited.get("/v1/projects", headers=keys.auth("admin")).status_code == 429
+
+
+def test_metrics_need_the_operators_token(limited: TestClient) -> None:
+    assert limited.get("/metrics").status_code == 401
+    wrong = limited.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    scraped = limited.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200
+    assert 'labelwise_items{status="pending"} 0' in scraped.text
+    assert "labelwise_http_requests_total" in scraped.text
+
+
+def test_an_exhausted_pool_answers_503_at_once(postgres_url: str, queue_name: str) -> None:
+    """PostgreSQL's pool (SQLite's has no such bound)."""
+    _truncate_postgres(postgres_url)
+    engine = make_engine(postgres_url)
+    with Session(engine) as session:
+        key = create_key(session, name="ada", role=Role.ADMIN, team="acme")
+    engine.dispose()
+    auth = {"Authorization": f"Bearer {key}"}
+    settings: Settings = make_settings(
+        postgres_url, queue_name, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2
+    )
+    with TestClient(create_app(settings)) as client:
+        pool_engine = client.app.state.labelwise.engine  # type: ignore[attr-defined]
+        release = threading.Event()
+        held = threading.Event()
+
+        def hold_the_only_connection() -> None:
+            with pool_engine.connect():
+                held.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold_the_only_connection)
+        holder.start()
+        try:
+            assert held.wait(5)
+            busy = client.get("/v1/projects", headers=auth)
+            assert busy.status_code == 503, busy.text
+            assert busy.json()["error"]["code"] == "overloaded"
+            assert busy.headers["retry-after"] == "1"
+        finally:
+            release.set()
+            holder.join()
+        assert client.get("/v1/projects", headers=auth).status_code == 200
