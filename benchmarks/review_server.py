@@ -22,7 +22,7 @@ from labelwise.api.app import create_app
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason
 from labelwise.settings import Settings
-from labelwise.store.db import make_engine
+from labelwise.store.db import engine_for
 from labelwise.store.keys import Role, create_key
 from labelwise.store.labeling import OutcomeRow, record_outcomes
 from labelwise.store.migrate import upgrade
@@ -64,7 +64,7 @@ def serving_review_queue(
         openai_base_url="http://127.0.0.1:9/v1",
         openai_api_key="unused",
     )
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     upgrade(engine)
     with Session(engine) as session:
         admin = create_key(session, name="ada", role=Role.ADMIN, team="demo")

@@ -198,3 +198,14 @@ def test_rotate_in_the_store_revokes_in_the_same_transaction(engine: Engine) -> 
         assert find_principal(session, secret=issued.secret) is not None
         records = {r.id: r for r in list_keys(session, team="t")}
     assert records[key_id].revoked_at is not None and records[issued.record.id].revoked_at is None
+
+
+def test_expiry_at_the_edge_of_the_calendar_is_refused(client: TestClient, keys: Keys) -> None:
+    for moment in ("9999-12-31T23:59:59-14:00", "9500-01-01T00:00:00Z"):
+        response = client.post(
+            "/v1/keys",
+            json={"name": "edge", "role": "reviewer", "expires_at": moment},
+            headers=keys.auth("admin"),
+        )
+        assert response.status_code == 422, response.text
+        assert "expires_at" in response.json()["error"]["message"]

@@ -108,3 +108,33 @@ def test_accepting_a_label_the_current_version_no_longer_has_is_refused(
     assert "current version" in response.json()["error"]["message"]
     corrected = decide(client, keys, "reviewer", claimed, "happy")
     assert corrected["final"] is True and corrected["label"]["value"] == "happy"
+
+
+def test_undoing_the_decision_that_split_the_reviewers_takes_the_split_back(
+    client: TestClient, keys: Keys, engine: Engine
+) -> None:
+    project = make_project(client, keys, 2)
+    send_to_review(client, keys, engine, project, 1)
+    first = claim(client, keys, "reviewer", project["id"])
+    decide(client, keys, "reviewer", first, "negative")
+    second = claim(client, keys, "reviewer2", project["id"])
+    assert decide(client, keys, "reviewer2", second, "positive")["final"] is False
+    with engine.connect() as connection:
+        reason = connection.execute(
+            select(Item.reason).where(Item.id == first["item"]["id"])
+        ).scalar_one()
+    assert reason == "disagreement"
+
+    assert undo(client, keys, "reviewer2", second).status_code == 200
+    with engine.connect() as connection:
+        reason = connection.execute(
+            select(Item.reason).where(Item.id == first["item"]["id"])
+        ).scalar_one()
+    assert reason == "low_confidence"
+    # The second reviewer decides again and agrees: final, with no adjudicator.
+    again = client.post(
+        f"/v1/review/{second['item']['id']}",
+        json={"claim_token": second["claim_token"], "decision": "correct", "value": "negative"},
+        headers=keys.auth("reviewer2"),
+    )
+    assert again.status_code == 200 and again.json()["final"] is True

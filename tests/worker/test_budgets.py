@@ -168,3 +168,42 @@ def test_only_admins_move_prices_and_limits(client: TestClient, keys: Keys) -> N
     lifted = client.patch(url, json={"spend_limit_usd": None}, headers=keys.auth("admin"))
     assert lifted.status_code == 200 and lifted.json()["spend_limit_usd"] is None
     assert lifted.json()["spent_usd"] == 0.0
+
+
+def test_a_submitter_cannot_carry_a_cheap_price_to_another_model(
+    client: TestClient, keys: Keys
+) -> None:
+    project = priced_project(client, keys, limit=1.0)
+    url = f"/v1/projects/{project['id']}"
+    dearer = client.patch(url, json={"model": {"name": "o1-pro"}}, headers=keys.auth("submitter"))
+    assert dearer.status_code == 403, dearer.text
+    voter = {"name": "o1-pro", "price": {"prompt": 0.0}}
+    priced_voter = client.patch(
+        url, json={"consensus": {"models": [voter]}}, headers=keys.auth("submitter")
+    )
+    assert priced_voter.status_code == 403, priced_voter.text
+    # An admin may; the price is then the table's, and without one a limit cannot hold.
+    moved = client.patch(url, json={"model": {"name": "o1-pro"}}, headers=keys.auth("admin"))
+    assert moved.status_code == 200 and moved.json()["model"]["price"] is None
+    refused = client.post(
+        f"/v1/projects/{project['id']}/batches",
+        json={"items": texts(1, "p")},
+        headers=keys.auth("submitter"),
+    )
+    assert refused.status_code == 422 and "no price" in refused.json()["error"]["message"]
+
+
+def test_under_a_limit_voters_must_cost_what_the_model_costs(
+    client: TestClient, keys: Keys
+) -> None:
+    project = priced_project(client, keys, limit=1.0)
+    url = f"/v1/projects/{project['id']}"
+    unpriced = {"consensus": {"models": [{"name": "o1-pro"}]}}
+    assert client.patch(url, json=unpriced, headers=keys.auth("submitter")).status_code == 200
+    refused = client.post(
+        f"/v1/projects/{project['id']}/label",
+        json={"items": texts(1, "v")},
+        headers=keys.auth("submitter"),
+    )
+    assert refused.status_code == 422, refused.text
+    assert "consensus voter 'o1-pro'" in refused.json()["error"]["message"]

@@ -63,7 +63,10 @@ def claimed_origin(request: Request) -> str | None:
         claim = request.headers.get("referer")
         if not claim:
             return None
-    parts = urlsplit(claim.strip())
+    try:
+        parts = urlsplit(claim.strip())
+    except ValueError:  # e.g. "http://[::1": not a URL, so not ours
+        return FOREIGN
     if not parts.scheme or not parts.netloc:
         return FOREIGN
     return _origin(parts.scheme, parts.netloc)

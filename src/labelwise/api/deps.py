@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -56,7 +56,11 @@ def get_session(state: StateDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session (and its pooled connection) is closed as soon as the handler
+# returns, not after the response is serialized and sent. Serializing a sync handler's answer
+# needs a free worker thread; holding connections until then starves the pool under load, with
+# every thread waiting for a connection that only a thread could give back.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_read_session(state: StateDep) -> Iterator[Session]:
@@ -64,7 +68,7 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 # Pages read in a browser carry a session token in this cookie (HttpOnly, SameSite=Strict), never
@@ -95,20 +99,30 @@ def bearer_secret(request: Request) -> str:
     return secret.strip()
 
 
-def get_principal(request: Request, state: StateDep) -> Principal:
-    """The calling key, within its request limit. A client that has sent too many wrong keys is
-    refused before its key is even looked at."""
-    client = request.client.host if request.client else "unknown"
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def refuse_wrong_key(state: AppState, request: Request) -> NoReturn:
+    """Count a wrong key against its address: 401 at first, 429 once the address has sent too
+    many. Right keys are never refused for their address (behind a proxy every client shares
+    one, and one guesser must not lock everyone out)."""
+    client = client_address(request)
+    state.throttle.failed(client)
     locked = state.throttle.locked_out(client)
     if locked:
         raise TooManyRequestsError(
             "too many requests with wrong API keys from this address: wait and try again",
             retry_after=retry_after(locked),
         )
+    raise AuthError("unknown, revoked or expired API key")
+
+
+def get_principal(request: Request, state: StateDep) -> Principal:
+    """The calling key, within its request rate."""
     principal = lookup_key(state, bearer_secret(request))
     if principal is None:
-        state.throttle.failed(client)
-        raise AuthError("unknown, revoked or expired API key")
+        refuse_wrong_key(state, request)
     wait = state.throttle.wait_for_key(principal.key_id)
     if wait:
         raise TooManyRequestsError(

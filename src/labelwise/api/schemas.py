@@ -291,6 +291,10 @@ class CalibrationPublic(BaseModel):
     )
 
 
+# Keys that should never expire are left without an expiry, not given a far-off one.
+MAX_EXPIRY_YEAR = 9000
+
+
 class KeyCreate(_In):
     """A new key of the caller's team. It expires at `expires_at` (a time in the future; without
     a zone, UTC) or `expires_in_days` from now; with neither, it lasts until revoked."""
@@ -306,8 +310,14 @@ class KeyCreate(_In):
         if value is None:
             return None
         value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59-14:00 is past the last day Python knows
+            raise ValueError("must be a date before the year 9999") from None
         if value <= datetime.now(UTC):
             raise ValueError("must be in the future")
+        if value.year > MAX_EXPIRY_YEAR:
+            raise ValueError(f"must be before the year {MAX_EXPIRY_YEAR + 1}")
         return value
 
     @model_validator(mode="after")

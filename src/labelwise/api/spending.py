@@ -73,27 +73,28 @@ def reserve_spend(
     count: int,
     *,
     batch_id: int | None = None,
+    job_ids: Sequence[str] = (),
 ) -> None:
     """The one step every path takes before LLM spend (batches, sync labels, relabels): refuse
     `count` items (`sample`: the data of some of them) if they would take the project past its
     limit. Consensus samples and voters are in the estimate.
 
-    The project's row stays locked until the caller's transaction commits the items, so
-    concurrent reservations are decided one after the other, each seeing the items the others
-    committed (waiting items count at this batch's cost per item). `batch_id`: the batch these
-    items were already written to, not to count them twice."""
+    Called once the items are written (and flushed) in the caller's transaction, so the
+    project's row is the last lock it takes, as for the workers, whose spend updates lock
+    their items first. The row stays locked until the caller commits: concurrent reservations
+    are decided one after the other, each seeing the items the others committed (waiting items
+    count at this request's cost per item). `batch_id`, `job_ids`: where this request's items
+    were written, not to count them twice."""
     if project.spend_limit_usd is None:
         return
-    if price_for(project.spec.model, settings.prices) is None:
-        raise ValidationFailedError(
-            f"the project has a spend limit but no price is known for model "
-            f"{project.spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
-        )
+    check_priced(project, settings)
     batch = estimate_items(labeler, settings, project, sample, count)
     budget = lock_budget(session, project_id=project.id)
     if budget.limit_usd is None:
         return
-    waiting = waiting_items(session, project_id=project.id, excluding_batch=batch_id)
+    waiting = waiting_items(
+        session, project_id=project.id, excluding_batch=batch_id, excluding_owners=job_ids
+    )
     per_item = batch.cost_per_item_usd or 0.0
     committed = budget.spent_usd + waiting * per_item
     cost = batch.cost_usd or 0.0
@@ -104,3 +105,22 @@ def reserve_spend(
             f"${waiting * per_item:.4f}), against its spend limit of ${budget.limit_usd:.4f}. "
             "Raise spend_limit_usd (an admin can) or send fewer items."
         )
+
+
+def check_priced(project: ProjectRecord, settings: Settings) -> None:
+    """A limit needs the model's price; and, since every call of an item is billed at the
+    project model's price, consensus voters must cost the same, or a cheap price would stand for
+    dear voters."""
+    spec = project.spec
+    price = price_for(spec.model, settings.prices)
+    if price is None:
+        raise ValidationFailedError(
+            f"the project has a spend limit but no price is known for model "
+            f"{spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
+        )
+    for voter in spec.consensus.models:
+        if price_for(voter, settings.prices) != price:
+            raise ValidationFailedError(
+                f"under a spend limit, consensus voter {voter.name!r} must be priced like the "
+                f"project's model {spec.model.name!r} (its calls are billed at that price)"
+            )

@@ -99,6 +99,12 @@ class BatchWriter:
         if len(self._rows) >= _WRITE_ROWS:
             self._write()
 
+    def flush(self) -> None:
+        """Write the rows still buffered. Callers that lock the project row before committing
+        flush first: an insert that waits on an item a worker is finishing, while this
+        transaction holds the project row that worker's spend needs, would deadlock."""
+        self._write()
+
     def commit(self) -> IngestResult:
         self._write()
         # Gold jobs first, in the order they filled; the rest after them.

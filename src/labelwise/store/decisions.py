@@ -68,6 +68,7 @@ def record_decision(
                 value=None if unlabelable else value,
                 unlabelable=unlabelable,
                 adjudication=adjudicating,
+                reason_before=reason,
                 claim_token=token,
                 undo_until=expires,
                 claimed_at=claimed_at,
@@ -129,7 +130,7 @@ def undo_decision(
     ).one()
     status, holder_token, holder_expires = item
     mine = connection.execute(
-        select(decisions.c.id, decisions.c.undo_until).where(
+        select(decisions.c.id, decisions.c.undo_until, decisions.c.reason_before).where(
             decisions.c.item_id == item_id,
             decisions.c.reviewer_id == principal.key_id,
             decisions.c.claim_token == token,
@@ -141,7 +142,7 @@ def undo_decision(
             "only your own decision can be undone, and only while its claim lasts",
             code="undo_expired",
         )
-    decision_id, undo_until = mine
+    decision_id, undo_until, reason_before = mine
     latest = connection.execute(
         select(func.max(decisions.c.id)).where(decisions.c.item_id == item_id)
     ).scalar_one()
@@ -168,6 +169,7 @@ def undo_decision(
         .values(
             **NO_LABEL,
             status=ItemStatus.REVIEW.value,
+            reason=reason_before if reason_before is not None else items.c.reason,
             gold=items.c.ground_truth.is_not(None),
             claim_token=token,
             claimed_by=principal.key_id,

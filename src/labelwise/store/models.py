@@ -222,6 +222,9 @@ class ReviewDecision(Base):
     value: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     unlabelable: Mapped[bool] = mapped_column(Boolean, default=False)
     adjudication: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The item's review reason when this decision was made: undoing it puts that back (a
+    # decision can move the item to `disagreement`).
+    reason_before: Mapped[str | None] = mapped_column(String(40))
     # The claim it was made under, and until when it may be undone.
     claim_token: Mapped[str] = mapped_column(String(80))
     undo_until: Mapped[float] = mapped_column(Float)

@@ -10,8 +10,8 @@ review that no reviewer holds. Human decisions stay.
   the current version, if any, is replaced: it is exactly what is being redone. What it cost
   stays in the project's spend ledger (`labelwise.store.spend`).
 
-Both take a `reserve` step, called with the items about to be requeued before any is: it refuses
-(raises) when the project's budget has no room for them, and nothing changes.
+Both take a `reserve` step once the items are requeued, before the commit: it refuses (raises)
+when the project's budget has no room for them, and the caller's rollback changes nothing.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ _SCORE_REASONS = (
 )
 
 
-# Called with a project's id and the ids of its items about to be labeled again.
-Reserve = Callable[[int, list[int]], None]
+# Called with a project's id, the ids of its items just put back to pending, and the jobs that
+# will deliver them; raises (and the caller rolls back) when the budget has no room.
+Reserve = Callable[[int, list[int], list[str]], None]
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def relabel_batch(
         version,
         chunk_size,
         lease_until,
-        lambda ids: reserve(batch.project_id, ids),
+        lambda ids, jobs: reserve(batch.project_id, ids, jobs),
     )
 
 
@@ -122,7 +123,7 @@ def relabel_queue(
         project.version,
         chunk_size,
         lease_until,
-        lambda ids: reserve(project.id, ids),
+        lambda ids, jobs: reserve(project.id, ids, jobs),
     )
 
 
@@ -132,13 +133,11 @@ def _requeue(
     version: int,
     chunk_size: int,
     lease_until: float,
-    reserve: Callable[[list[int]], None],
+    reserve: Callable[[list[int], list[str]], None],
 ) -> RelabelResult:
     candidates = list(
         session.execute(select(items.c.id).where(condition).order_by(items.c.id)).scalars()
     )
-    if candidates:
-        reserve(candidates)
     connection = session.connection()
     chunks: dict[str, list[int]] = {}
     for start in range(0, len(candidates), chunk_size):
@@ -164,6 +163,8 @@ def _requeue(
         if taken:
             _forget_predictions(connection, taken, version)
             chunks[job_id] = taken
+    if chunks:
+        reserve([i for ids in chunks.values() for i in ids], list(chunks))
     session.commit()
     return RelabelResult(version, sum(len(ids) for ids in chunks.values()), chunks)
 

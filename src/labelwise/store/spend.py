@@ -8,7 +8,7 @@ for a reservation locks the project's row, so two reservations never both see th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,20 +73,29 @@ def add_spend(connection: Connection, costs: Iterable[tuple[int, float]]) -> Non
             by_batch[batch_id] += cost
     if not by_batch:
         return
-    project_of_batch = (
-        select(Batch.project_id).where(Batch.id == bindparam("b_batch")).scalar_subquery()
-    )
-    # In batch order, so concurrent writers take the project rows' locks in the same order.
+    by_project: dict[int, float] = defaultdict(float)
+    for batch_id, project_id in connection.execute(
+        select(Batch.id, Batch.project_id).where(Batch.id.in_(sorted(by_batch)))
+    ):
+        by_project[project_id] += by_batch[batch_id]
+    # In project order, so writers whose rows span several projects lock them in one order.
     connection.execute(
         update(projects)
-        .where(projects.c.id == project_of_batch)
+        .where(projects.c.id == bindparam("b_project"))
         .values(spent_usd=projects.c.spent_usd + bindparam("b_cost")),
-        [{"b_batch": b, "b_cost": c} for b, c in sorted(by_batch.items())],
+        [{"b_project": p, "b_cost": c} for p, c in sorted(by_project.items())],
     )
 
 
-def waiting_items(session: Session, *, project_id: int, excluding_batch: int | None = None) -> int:
-    """Items still to be labeled: money already committed, if not yet spent."""
+def waiting_items(
+    session: Session,
+    *,
+    project_id: int,
+    excluding_batch: int | None = None,
+    excluding_owners: Sequence[str] = (),
+) -> int:
+    """Items still to be labeled: money already committed, if not yet spent. The exclusions
+    are the items of the reservation being decided, already written in its transaction."""
     query = (
         select(func.count())
         .select_from(Item)
@@ -94,6 +103,8 @@ def waiting_items(session: Session, *, project_id: int, excluding_batch: int | N
     )
     if excluding_batch is not None:
         query = query.where(Item.batch_id != excluding_batch)
+    if excluding_owners:
+        query = query.where(Item.lease_owner.not_in(list(excluding_owners)))
     return int(session.execute(query).scalar_one())
 
 

@@ -125,6 +125,7 @@ def _ingest(
         for item in items:
             sample.add(item.data)
             writer.add(item)
+        writer.flush()
         reserve_spend(
             session,
             state.labeler,
@@ -160,13 +161,21 @@ def deliver(
 def relabel_reservation(state: AppState, session: Session, team: str) -> Reserve:
     """Relabels take the same budget step as new items, on a sample of the items redone."""
 
-    def reserve(project_id: int, item_ids: list[int]) -> None:
+    def reserve(project_id: int, item_ids: list[int], job_ids: list[str]) -> None:
         project = get_project(session, team=team, project_id=project_id)
         sample = Reservoir()
         for item_id in item_ids:
             sample.add(item_id)
         data = item_data(session, item_ids=sample.items)
-        reserve_spend(session, state.labeler, state.settings, project, data, len(item_ids))
+        reserve_spend(
+            session,
+            state.labeler,
+            state.settings,
+            project,
+            data,
+            len(item_ids),
+            job_ids=job_ids,
+        )
 
     return reserve
 
@@ -268,11 +277,13 @@ def list_items(
 def export_batch(
     batch_id: ResourceId,
     key: SubmitterKey,
-    session: ReadSessionDep,
     state: StateDep,
     format: Literal["jsonl", "csv"] = "jsonl",
 ) -> StreamingResponse:
-    store.get_batch(session, team=key.team, batch_id=batch_id)
+    # A short session: the stream below reads page by page with connections of its own, and a
+    # session held open for the whole stream would make every export take two.
+    with state.read_sessions() as session:
+        store.get_batch(session, team=key.team, batch_id=batch_id)
     views = store.iter_batch_items(state.read_engine, batch_id=batch_id)
     media_type = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(

@@ -72,6 +72,7 @@ def _store_items(
         )
         for item in items:
             writer.add(item)
+        writer.flush()
         reserve_spend(
             session,
             state.labeler,

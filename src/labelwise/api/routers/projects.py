@@ -31,7 +31,7 @@ from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.routing import effective_threshold
 from labelwise.settings import Settings
-from labelwise.spec import ModelSpec
+from labelwise.spec import ModelSpec, Price, ProjectSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
 from labelwise.store.keys import Principal, Role
@@ -65,14 +65,27 @@ def require_admin_for_spend(key: Principal) -> None:
     """A price or a spend limit is what bounds a team's spend: only its admins set them, so a
     submitter can neither lift the limit nor price the model at zero to slip under it."""
     if key.role is not Role.ADMIN:
-        raise ForbiddenError("only an admin key may set model.price or spend_limit_usd")
+        raise ForbiddenError(
+            "only an admin key may set or change prices (model.price, a consensus voter's "
+            "price, or a model that leaves its price behind) or spend_limit_usd"
+        )
 
 
 def _keeping_price(model: ModelSpec, current: ModelSpec) -> ModelSpec:
-    """A model change that leaves out the price keeps the one in force."""
+    """A change of the model's settings that leaves out the price keeps the one in force. A
+    price belongs to one model at one endpoint: naming another leaves it behind (the operator's
+    table prices the new one, or an admin does)."""
     if "price" in model.model_fields_set:
         return model
-    return model.model_copy(update={"price": current.price})
+    same = (model.name, model.base_url) == (current.name, current.base_url)
+    return model.model_copy(update={"price": current.price if same else None})
+
+
+def _prices(spec: ProjectSpec) -> list[Price]:
+    """The prices a project itself states, for its model and its voters (the others come from
+    the operator's table)."""
+    models = [spec.model, *spec.consensus.models]
+    return [model.price for model in models if model.price is not None]
 
 
 def check_endpoints(models: Iterable[ModelSpec], settings: Settings, *, team: str) -> None:
@@ -88,7 +101,9 @@ def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
     check_endpoints([body.model, *body.consensus.models], settings, team=key.team)
-    if body.model.price is not None or body.spend_limit_usd is not None:
+    if body.spend_limit_usd is not None or any(
+        price is not None for price in (body.model.price, *(m.price for m in body.consensus.models))
+    ):
         require_admin_for_spend(key)
     spec = checked_spec(body.model_dump(exclude={"name", "spend_limit_usd"}))
     return to_public(
@@ -130,9 +145,11 @@ def update_project(
     )
     current = store.get_project(session, team=key.team, project_id=project_id)
     model = body.model and _keeping_price(body.model, current.spec.model)
-    if "spend_limit_usd" in body.model_fields_set or (
-        model is not None and model.price != current.spec.model.price
-    ):
+    consensus = body.consensus or current.spec.consensus
+    after = current.spec.model_copy(
+        update={"model": model or current.spec.model, "consensus": consensus}
+    )
+    if "spend_limit_usd" in body.model_fields_set or _prices(after) != _prices(current.spec):
         require_admin_for_spend(key)
     changes = {
         part: value

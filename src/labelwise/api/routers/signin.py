@@ -18,9 +18,9 @@ from labelwise.api.csrf import (
     keep_csrf_cookie,
     secure_cookies,
 )
-from labelwise.api.deps import SESSION_COOKIE, AppState, SettingsDep, StateDep
+from labelwise.api.deps import SESSION_COOKIE, AppState, SettingsDep, StateDep, refuse_wrong_key
 from labelwise.api.guarded_route import GuardedRoute
-from labelwise.errors import ForbiddenError
+from labelwise.errors import ForbiddenError, RequestError
 from labelwise.store.browser_sessions import StartedSession, end_session, start_session
 from labelwise.web.pages import html_page, signin_page
 
@@ -79,13 +79,13 @@ async def signin(request: Request, state: StateDep) -> Response:
         )
     started = await run_in_threadpool(_start, state, secret) if secret else None
     if started is None:
-        return _signin_form(
-            request,
-            next_path=next_path,
-            secure=secure,
-            error="unknown, revoked or expired API key",
-            status=401,
-        )
+        # Guesses here count like wrong keys anywhere (a 429 page once there are too many).
+        try:
+            await run_in_threadpool(refuse_wrong_key, state, request)
+        except RequestError as exc:
+            return _signin_form(
+                request, next_path=next_path, secure=secure, error=exc.message, status=exc.status
+            )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -1,4 +1,4 @@
-"""a spend ledger per project
+"""a spend ledger per project; the review reason a decision found
 
 Revision ID: 0008
 Revises: 0007
@@ -19,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("spent_usd", sa.Float(), nullable=False, server_default="0"))
+    with op.batch_alter_table("review_decisions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reason_before", sa.String(length=40), nullable=True))
     # What was spent before the ledger: the predictions that are still there.
     op.execute(
         """
@@ -32,5 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("review_decisions", schema=None) as batch_op:
+        batch_op.drop_column("reason_before")
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_column("spent_usd")
