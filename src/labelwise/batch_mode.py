@@ -32,7 +32,16 @@ from labelwise.domain import LabelOutcome
 from labelwise.labeler import Labeler, PackItem
 from labelwise.llm.batches import FINISHED_STATES, ProviderBatchAPI, request_line
 from labelwise.llm.call import request_body
-from labelwise.pipeline import ChunkRun, cached_for, claim, copied, plan_chunk, version_specs
+from labelwise.pipeline import (
+    ChunkRun,
+    cached_for,
+    claim,
+    copied,
+    plan_chunk,
+    projects_over_budget,
+    spend_limit_reached,
+    version_specs,
+)
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.db import read_only
@@ -73,11 +82,13 @@ async def submit(
     # this chunk ride on the first of them.
     reused = await asyncio.to_thread(cached_for, engine, claimed, specs)
     plan = plan_chunk(claimed, specs, reused)
-    if plan.reused:
-        run = ChunkRun(settings, engine, labeler, job_id)
-        for item, outcome in plan.reused:
-            run.finish(item, specs[(item.project_id, item.version)], outcome)
-        await run.flush()
+    stopped = await asyncio.to_thread(projects_over_budget, engine, claimed)
+    run = ChunkRun(settings, engine, labeler, job_id)
+    for item, outcome in plan.reused:
+        run.finish(item, specs[(item.project_id, item.version)], outcome)
+    for version, item in plan.take_stopped(stopped):
+        run.finish(item, specs[version], spend_limit_reached(item))
+    await run.flush()
     submitted = 0
     for (project_id, version), group in plan.to_ask.items():
         spec = specs[(project_id, version)]

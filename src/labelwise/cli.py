@@ -130,7 +130,15 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
     cmd_migrate(settings, args)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        # Client addresses (request limits, wrong-key counts) and https (cookies, the sign-in
+        # origin check) are read from X-Forwarded-* only when these proxies sent them.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

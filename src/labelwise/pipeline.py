@@ -55,7 +55,15 @@ class _Finished:
     outcome: LabelOutcome
 
 
-def _spend_limit_reached(item: ClaimedItem) -> LabelOutcome:
+def projects_over_budget(engine: Engine, claimed: Sequence[ClaimedItem]) -> set[int]:
+    """Projects already at their spend limit. Their items were reserved for on the way in, but
+    estimates are estimates: the limit is checked again before any call is made, so spend passes
+    it by at most the calls in flight when it was reached."""
+    with read_only(engine).connect() as connection:
+        return over_budget(connection, {item.project_id for item in claimed})
+
+
+def spend_limit_reached(item: ClaimedItem) -> LabelOutcome:
     return LabelOutcome(
         item_id=item.id,
         error_reason=ReviewReason.SPEND_LIMIT,
@@ -124,6 +132,15 @@ class ChunkPlan:
         default_factory=lambda: defaultdict(list)
     )
 
+    def take_stopped(self, projects: set[int]) -> list[tuple[tuple[int, int], ClaimedItem]]:
+        """Remove, and return with their versions, the items (copies included) that would need a
+        call for a project in `projects`: those projects are at their spend limit."""
+        taken = []
+        for version in [v for v in self.to_ask if v[0] in projects]:
+            for item in self.to_ask.pop(version):
+                taken += [(version, waiting) for waiting in (item, *self.copies.pop(item.id, ()))]
+        return taken
+
 
 def plan_chunk(
     claimed: Sequence[ClaimedItem],
@@ -187,7 +204,7 @@ class ChunkRun:
         specs = await asyncio.to_thread(self._specs, claimed)
         examples = await asyncio.to_thread(self._examples, claimed, specs)
         reused = await asyncio.to_thread(cached_for, self.engine, claimed, specs)
-        stopped = await asyncio.to_thread(self._over_budget, claimed)
+        stopped = await asyncio.to_thread(projects_over_budget, self.engine, claimed)
         self.in_flight = {item.id for item in claimed}
         writer = asyncio.create_task(self._write_periodically())
         try:
@@ -213,13 +230,6 @@ class ChunkRun:
 
     def _claim(self, item_ids: Sequence[int]) -> list[ClaimedItem]:
         return claim(self.settings, self.engine, self.job_id, item_ids)
-
-    def _over_budget(self, claimed: Sequence[ClaimedItem]) -> set[int]:
-        """Projects already at their spend limit. Their items were reserved for on the way in,
-        but estimates are estimates: the limit is checked again before any call is made, so
-        spend passes it by at most the calls in flight when it was reached."""
-        with read_only(self.engine).connect() as connection:
-            return over_budget(connection, {item.project_id for item in claimed})
 
     def _specs(self, claimed: Sequence[ClaimedItem]) -> dict[tuple[int, int], ProjectSpec]:
         return version_specs(self.engine, claimed)
@@ -261,11 +271,9 @@ class ChunkRun:
         plan = plan_chunk(claimed, specs, reused)
         for item, outcome in plan.reused:
             self.finish(item, specs[(item.project_id, item.version)], outcome)
+        for version, item in plan.take_stopped(stopped):
+            self.finish(item, specs[version], spend_limit_reached(item))
         to_ask, copies = plan.to_ask, plan.copies
-        for version in [v for v in to_ask if v[0] in stopped]:
-            for item in to_ask.pop(version):
-                for waiting in (item, *copies.pop(item.id, ())):
-                    self.finish(waiting, specs[version], _spend_limit_reached(waiting))
         packs = [
             group[start : start + size]
             for version, group in to_ask.items()

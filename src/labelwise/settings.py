@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     api_requests_per_second: float = Field(default=20.0, gt=0)
     api_burst: int = Field(default=100, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)
+    # The proxies whose X-Forwarded-For/-Proto the API believes (comma-separated addresses or
+    # networks, "*" for any): behind a load balancer, its address, or every client shares one.
+    forwarded_allow_ips: str = "127.0.0.1"
     # `/metrics` answers requests with this bearer token; without one, loopback clients only.
     metrics_token: SecretStr | None = None
 

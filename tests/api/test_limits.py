@@ -4,14 +4,17 @@ is exhausted."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
+from labelwise.api.errors import is_transient
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
@@ -100,3 +103,9 @@ def test_an_exhausted_pool_answers_503_at_once(postgres_url: str, queue_name: st
             release.set()
             holder.join()
         assert client.get("/v1/projects", headers=auth).status_code == 200
+
+
+def test_only_transient_store_errors_are_503() -> None:
+    busy = OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+    missing = OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: items"))
+    assert is_transient(busy) and not is_transient(missing)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
@@ -19,7 +19,7 @@ from labelwise.queue import Delivery, connect
 from labelwise.reconciler import reconcile_once
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
-from labelwise.store.models import ProviderBatch
+from labelwise.store.models import Project, ProviderBatch
 from labelwise.worker import run_worker
 from tests.conftest import PROJECT, Keys, make_settings
 
@@ -176,3 +176,42 @@ def test_identical_items_are_submitted_once_and_labeled_before_are_not_submitted
     engine.dispose()
     assert len(rows) == 1 and len(rows[0].requests) == 2
     assert sum(len(ids) for ids in rows[0].copies.values()) == 2
+
+
+def test_a_project_at_its_limit_submits_no_provider_batch(
+    database_url: str, queue_name: str, keys: Keys
+) -> None:
+    with running_fake_llm(FakeLLMConfig(latency_ms=1)) as base_url:
+        settings = make_settings(
+            database_url, queue_name, openai_base_url=base_url, llm_transport="aiohttp"
+        )
+        with TestClient(create_app(settings)) as client:
+            definition = {
+                **PROJECT,
+                "model": {**PROJECT["model"], "price": PRICE},
+                "spend_limit_usd": 10.0,
+                "result_cache": "off",
+            }
+            project_id = client.post(
+                "/v1/projects", json=definition, headers=keys.auth("admin")
+            ).json()["id"]
+            posted = client.post(
+                f"/v1/projects/{project_id}/batches",
+                params={"mode": "batch"},
+                json={"items": items()},
+                headers=keys.auth("admin"),
+            ).json()
+            # Spent elsewhere between the post and the submission.
+            engine = make_engine(database_url)
+            with engine.begin() as connection:
+                connection.execute(update(Project).values(spent_usd=10.0))
+            run_worker(settings, burst=True)
+            page = client.get(
+                f"/v1/batches/{posted['id']}/items", params={"limit": N}, headers=keys.auth("admin")
+            ).json()["items"]
+        stats = httpx.get(base_url.removesuffix("/v1") + "/stats").json()
+    with Session(engine) as session:
+        assert session.execute(select(ProviderBatch)).first() is None
+    engine.dispose()
+    assert {(i["status"], i["reason"]) for i in page} == {("review", "spend_limit")}
+    assert stats["requests"] == 0

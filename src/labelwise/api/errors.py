@@ -55,6 +55,22 @@ def validation_failed(
     return ValidationFailedError(describe_validation_errors(exc.errors(), prefix))
 
 
+# SQLite's words for a database another writer holds; its other operational errors ("no such
+# table") are bugs, not load.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """An error that trying again later can cure: PostgreSQL's operational errors (the server
+    restarting or refusing clients, a deadlock or serialization failure chosen as victim), a
+    dropped connection, or SQLite's busy database."""
+    if exc.connection_invalidated:
+        return True
+    if type(exc.orig).__module__.startswith("psycopg"):
+        return True
+    return any(words in str(exc.orig) for words in _SQLITE_BUSY)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
     async def _request_error(_request: Request, exc: RequestError) -> JSONResponse:
@@ -80,8 +96,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return overloaded("the service is busy: try again shortly")
 
     @app.exception_handler(OperationalError)
-    async def _store_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
-        # The store refused or dropped the connection (restart, too many clients): transient.
+    async def _store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        if not is_transient(exc):
+            return await _unexpected(request, exc)
         # The statement is not logged: its parameters are item text and tokens.
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return overloaded("the store is unavailable: try again shortly")
