@@ -109,9 +109,9 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
 
     # Requests per API key, shared by every API process through Redis (429 past them), and the
-    # wrong keys a client may send in a minute before it is locked out for the rest of it.
-    api_requests_per_second: float = Field(default=20.0, gt=0)
-    api_burst: int = Field(default=100, ge=1)
+    # wrong keys a client may send in a minute before its wrong keys get 429 for the rest of it.
+    api_requests_per_second: float = Field(default=50.0, gt=0)
+    api_burst: int = Field(default=200, ge=1)
     auth_failures_per_minute: int = Field(default=20, ge=1)
     # The proxies whose X-Forwarded-For/-Proto the API believes (comma-separated addresses or
     # networks, "*" for any): behind a load balancer, its address, or every client shares one.

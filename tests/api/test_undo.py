@@ -40,6 +40,11 @@ def item_state(engine: Engine, item_id: int) -> tuple[str, Any, int]:
     return status, value, len(decisions)
 
 
+def item_reason(engine: Engine, item_id: int) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(select(Item.reason).where(Item.id == item_id)).scalar_one()
+
+
 def test_an_earlier_reviewer_cannot_undo_a_final_label_another_made(
     client: TestClient, keys: Keys, engine: Engine
 ) -> None:
@@ -119,18 +124,10 @@ def test_undoing_the_decision_that_split_the_reviewers_takes_the_split_back(
     decide(client, keys, "reviewer", first, "negative")
     second = claim(client, keys, "reviewer2", project["id"])
     assert decide(client, keys, "reviewer2", second, "positive")["final"] is False
-    with engine.connect() as connection:
-        reason = connection.execute(
-            select(Item.reason).where(Item.id == first["item"]["id"])
-        ).scalar_one()
-    assert reason == "disagreement"
+    assert item_reason(engine, first["item"]["id"]) == "disagreement"
 
     assert undo(client, keys, "reviewer2", second).status_code == 200
-    with engine.connect() as connection:
-        reason = connection.execute(
-            select(Item.reason).where(Item.id == first["item"]["id"])
-        ).scalar_one()
-    assert reason == "low_confidence"
+    assert item_reason(engine, first["item"]["id"]) == "low_confidence"
     # The second reviewer decides again and agrees: final, with no adjudicator.
     again = client.post(
         f"/v1/review/{second['item']['id']}",

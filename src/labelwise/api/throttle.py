@@ -1,12 +1,13 @@
-"""Request limits per API key, and a lock-out for clients that keep sending wrong keys.
+"""Request limits per API key, and 429s for clients that keep sending wrong keys.
 
 Both live in Redis so that every API process counts the same requests:
 
 - each key has a token bucket (`api_requests_per_second`, bursts up to `api_burst`), refilled and
   taken from atomically in one Lua script; an empty bucket answers 429 with `Retry-After`;
-- each client address that sends `auth_failures_per_minute` wrong keys within a minute is
-  answered 429 for the rest of that minute without its keys being looked at, so guessing keys
-  is slow and costs the store nothing.
+- each client address that sends `auth_failures_per_minute` wrong keys within a minute gets
+  429 with `Retry-After`, instead of 401, for its wrong keys for the rest of that minute. Right
+  keys from the address still work: behind a proxy every client shares one address, and one
+  guesser must not lock everyone out.
 
 Redis only delivers: if it cannot be reached, requests are not limited (and a warning is
 logged), rather than refused.
@@ -60,7 +61,8 @@ class Throttle:
         return float(answer)
 
     def locked_out(self, client: str) -> float:
-        """Seconds left of a client's lock-out after too many wrong keys; 0 when none."""
+        """Seconds until a client that sent too many wrong keys may send wrong ones again
+        without a 429; 0 when it has not."""
         try:
             name = f"{self.prefix}auth-failures:{client}"
             failures, ttl = self.redis.pipeline().get(name).ttl(name).execute()
