@@ -1,14 +1,17 @@
-"""Hostile and realistic items for `benchmarks/trust.py`, generated from templates (deterministic).
+"""Hostile and realistic items for the trust suite, generated from templates (deterministic).
 
 `injection_corpus()`: 200 prompt-injection items (instructions to ignore the guidelines, fake
 system and assistant turns, JSON that closes the answer's schema, labels outside the label set,
 unicode tricks, prompt-template syntax, item delimiters, very long text, odd `data` shapes).
-`document()`: a text of realistic size (a few hundred to a couple of thousand characters).
+`document()`: a text of realistic size (a few hundred to a couple of thousand characters);
+`review_items()` and `FreshItems` wrap such texts as API items.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterable
 from typing import Any
 
 LABELS = ["positive", "negative", "neutral"]
@@ -173,3 +176,24 @@ def document(i: int, *, min_chars: int = 300, max_chars: int = 2000, seed: int =
         parts.append(sentence)
         size += len(sentence) + 1
     return " ".join(parts)[:max_chars]
+
+
+def review_items(prefix: str, numbers: Iterable[int], **shape: int) -> list[dict[str, Any]]:
+    """API items (`external_id` `{prefix}-{n}`) of the `document()`s numbered `numbers`; `shape`
+    is passed on to `document()` (`min_chars`, `max_chars`, `seed`)."""
+    return [
+        {"external_id": f"{prefix}-{i}", "data": {"text": document(i, **shape)}} for i in numbers
+    ]
+
+
+class FreshItems:
+    """Review items never handed out before, numbered on from the last `take`: with the result
+    cache off, each one is labeled (and paid for) afresh."""
+
+    def __init__(self, prefix: str, **shape: int) -> None:
+        self.prefix = prefix
+        self.shape = shape
+        self._numbers = itertools.count()
+
+    def take(self, n: int) -> list[dict[str, Any]]:
+        return review_items(self.prefix, itertools.islice(self._numbers, n), **self.shape)
