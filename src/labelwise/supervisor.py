@@ -74,12 +74,17 @@ class ProcessGroup:
                         f"labelwise: {child.name} exited ({child.process.returncode}); restarting",
                         file=sys.stderr,
                     )
-                    time.sleep(RESTART_BACKOFF_SECONDS)
+                    if self._stopping.wait(RESTART_BACKOFF_SECONDS):
+                        return
                     child.restarts += 1
                     self._spawn(child)
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
+        # The watcher may be restarting a child: once it has returned, no child starts again
+        # behind our back, to outlive the group.
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout)
         for child in self.children:
             if child.process is not None and child.process.poll() is None:
                 child.process.send_signal(signal.SIGTERM)

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
 from labelwise.api.errors import is_transient
+from labelwise.api.guarded_route import closing_sessions
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
@@ -109,3 +111,20 @@ def test_only_transient_store_errors_are_503() -> None:
     busy = OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
     missing = OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: items"))
     assert is_transient(busy) and not is_transient(missing)
+
+
+def test_a_sync_handler_gives_its_connection_back_as_it_returns(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/pool.db")
+
+    def handler(session: Session) -> int:
+        return session.execute(text("SELECT 1")).scalar_one()
+
+    wrapped = closing_sessions(handler)
+    assert wrapped(session=Session(engine)) == 1
+    # FastAPI would serialize the answer only now; the connection is already back in the pool.
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    unwrapped = Session(engine)
+    handler(session=unwrapped)
+    assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    unwrapped.close()
+    engine.dispose()

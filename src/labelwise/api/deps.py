@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, NoReturn
 
@@ -37,33 +37,35 @@ class AppState:
     outstanding: CachedValue[dict[str, int]]
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies that do no blocking I/O are async: FastAPI runs sync ones in its worker threads,
+# which under load are the scarce resource (see SessionDep).
+async def get_state(request: Request) -> AppState:
     return request.app.state.labelwise
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
+async def get_session(state: StateDep) -> AsyncIterator[Session]:
     with state.sessions() as session:
         yield session
 
 
-# scope="function": the session (and its pooled connection) is closed as soon as the handler
-# returns, not after the response is serialized and sent. Serializing a sync handler's answer
-# needs a free worker thread; holding connections until then starves the pool under load, with
-# every thread waiting for a connection that only a thread could give back.
+# The session (and its pooled connection) is given back as soon as the handler returns
+# (scope="function"), not after the response is sent, and by the event loop itself (an async
+# dependency): closing a sync dependency needs a free worker thread, and under load every thread
+# is in a handler waiting for a connection that only a thread could give back.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_read_session(state: StateDep) -> Iterator[Session]:
+async def get_read_session(state: StateDep) -> AsyncIterator[Session]:
     with state.read_sessions() as session:
         yield session
 
@@ -146,10 +148,10 @@ def get_page_principal(request: Request, state: StateDep) -> Principal | None:
 PageKey = Annotated[Principal | None, Depends(get_page_principal)]
 
 
-def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = {Role.ADMIN, *roles}
 
-    def check(principal: CurrentKey) -> Principal:
+    async def check(principal: CurrentKey) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise ForbiddenError(f"this call needs one of the roles: {names}")
