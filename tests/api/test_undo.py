@@ -45,15 +45,24 @@ def item_reason(engine: Engine, item_id: int) -> str | None:
         return connection.execute(select(Item.reason).where(Item.id == item_id)).scalar_one()
 
 
-def test_an_earlier_reviewer_cannot_undo_a_final_label_another_made(
-    client: TestClient, keys: Keys, engine: Engine
-) -> None:
+def two_reviewers_decide(
+    client: TestClient, keys: Keys, engine: Engine, values: tuple[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Two reviewers decide one item of a two-reviewer project: both claims, and whether the
+    second decision made the item final."""
     project = make_project(client, keys, 2)
     send_to_review(client, keys, engine, project, 1)
     first = claim(client, keys, "reviewer", project["id"])
-    decide(client, keys, "reviewer", first, "negative")
+    decide(client, keys, "reviewer", first, values[0])
     second = claim(client, keys, "reviewer2", project["id"])
-    assert decide(client, keys, "reviewer2", second, "negative")["final"] is True
+    return first, second, decide(client, keys, "reviewer2", second, values[1])["final"]
+
+
+def test_an_earlier_reviewer_cannot_undo_a_final_label_another_made(
+    client: TestClient, keys: Keys, engine: Engine
+) -> None:
+    first, second, final = two_reviewers_decide(client, keys, engine, ("negative", "negative"))
+    assert final is True
 
     refused = undo(client, keys, "reviewer", first)
     assert refused.status_code == 409, refused.text
@@ -118,12 +127,8 @@ def test_accepting_a_label_the_current_version_no_longer_has_is_refused(
 def test_undoing_the_decision_that_split_the_reviewers_takes_the_split_back(
     client: TestClient, keys: Keys, engine: Engine
 ) -> None:
-    project = make_project(client, keys, 2)
-    send_to_review(client, keys, engine, project, 1)
-    first = claim(client, keys, "reviewer", project["id"])
-    decide(client, keys, "reviewer", first, "negative")
-    second = claim(client, keys, "reviewer2", project["id"])
-    assert decide(client, keys, "reviewer2", second, "positive")["final"] is False
+    first, second, final = two_reviewers_decide(client, keys, engine, ("negative", "positive"))
+    assert final is False
     assert item_reason(engine, first["item"]["id"]) == "disagreement"
 
     assert undo(client, keys, "reviewer2", second).status_code == 200
