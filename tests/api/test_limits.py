@@ -4,10 +4,13 @@ is exhausted."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 from labelwise.api.app import create_app
 from labelwise.api.errors import is_transient
 from labelwise.api.guarded_route import closing_sessions
+from labelwise.api.limits import ConcurrencyLimitMiddleware
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
@@ -128,3 +132,25 @@ def test_a_sync_handler_gives_its_connection_back_as_it_returns(tmp_path: object
     assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
     unwrapped.close()
     engine.dispose()
+
+
+async def test_past_the_concurrency_limit_requests_get_503_at_once() -> None:
+    release = asyncio.Event()
+
+    async def slow_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = ConcurrencyLimitMiddleware(slow_app, max_in_flight=1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        first = asyncio.create_task(client.get("/v1/projects"))
+        await asyncio.sleep(0.05)
+        refused = await client.get("/v1/projects")
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json()["error"]["code"] == "overloaded"
+        release.set()
+        assert (await first).status_code == 200
+        # Once the first is answered, there is room again.
+        assert (await client.get("/v1/projects")).status_code == 200
