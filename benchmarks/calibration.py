@@ -28,11 +28,11 @@ from typing import Any
 
 from stack import running_stack
 
-from labelwise.calibration import wilson_interval
 from labelwise.client import LabelwiseClient
-from labelwise.fake_llm.judge import enum_distribution
-from labelwise.quality import best_coverage
+from labelwise.quality.metrics import best_coverage
+from labelwise.scoring.calibration import wilson_interval
 from labelwise.tasks.base import data_json
+from labelwise.testing.fake_llm.judge import enum_distribution
 
 LABELS = ["sports", "business", "science", "politics"]
 HINT, SPREAD = 0.999, 0.5

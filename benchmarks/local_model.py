@@ -17,8 +17,8 @@ from pathlib import Path
 from stack import running_stack
 
 from labelwise.client import LabelwiseClient
-from labelwise.evaluation import auroc
-from labelwise.local_llm import find_local_model
+from labelwise.local.model import find_local_model
+from labelwise.scoring.evaluation import auroc
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,13 +22,13 @@ from contextlib import nullcontext
 import openai
 from throughput import PROJECT, WORDS, build_parser, measure
 
-from labelwise.fake_llm import FakeLLMConfig, running_fake_llm
-from labelwise.labeler import Labeler
+from labelwise.labeling.labeler import Labeler
 from labelwise.llm.call import request_body
 from labelwise.llm.client import LLMClients
-from labelwise.prompts import PromptLibrary
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
+from labelwise.tasks.prompts import PromptLibrary
+from labelwise.testing.fake_llm import FakeLLMConfig, running_fake_llm
 
 LABELS = PROJECT["task"]["labels"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from labelwise.local_llm import LocalModel
-from labelwise.local_stack import start_fake_llm, start_local_server
-from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
+from labelwise.local.model import LocalModel
+from labelwise.local.stack import start_fake_llm, start_local_server
+from labelwise.local.supervisor import ProcessGroup, free_port, wait_until_ready
 
 
 @dataclass
@@ -96,7 +96,7 @@ def running_stack(
 
 
 def _new_admin_key() -> str:
-    from labelwise.cli import new_key
+    from labelwise.cli.main import new_key
     from labelwise.settings import Settings
     from labelwise.store.keys import Role
 

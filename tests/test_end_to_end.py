@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labelwise.supervisor import free_port, wait_until_ready
+from labelwise.local.supervisor import free_port, wait_until_ready
 from tests.conftest import cli_env
 
 N_ITEMS = 300

@@ -1,7 +1,7 @@
 """The stack's child processes: labelwise commands started in one `ProcessGroup`, each with its
 output appended to a log file of its own, and stopped so that none is left behind.
 
-The fake LLMs are started here rather than with `labelwise.local_stack.start_fake_llm`, which
+The fake LLMs are started here rather than with `labelwise.local.stack.start_fake_llm`, which
 names every one `fake-llm` and leaves its output on the console: three of them run at once, and
 their logs are evidence.
 """
@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labelwise.supervisor import ProcessGroup, free_port, wait_until_ready
+from labelwise.local.supervisor import ProcessGroup, free_port, wait_until_ready
 
 from .logs import LogFile, logged_argv
 

@@ -27,8 +27,8 @@ import httpx
 import redis
 from sqlalchemy import Engine, text
 
+from labelwise.local.supervisor import Child, ProcessGroup
 from labelwise.store.db import make_engine
-from labelwise.supervisor import Child, ProcessGroup
 
 from .logs import LogFile
 from .processes import (

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from labelwise.cli import main
+from labelwise.cli.main import main
 
 sys.exit(main())

@@ -134,3 +134,12 @@ class LabelOutcome:
     cache_hit: bool = False
     # The part of `usage` answered through a provider's batch API.
     batch_usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A reviewed item shown to the model as a few-shot example."""
+
+    item_id: int
+    data: dict[str, Any]
+    label: Any

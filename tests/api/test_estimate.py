@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from labelwise.api.app import create_app
-from labelwise.fake_llm import FakeLLMConfig, running_fake_llm
-from labelwise.worker import run_worker
+from labelwise.labeling.worker import run_worker
+from labelwise.testing.fake_llm import FakeLLMConfig, running_fake_llm
 from tests.conftest import PROJECT, Keys, make_settings
 
 PRICE = {"prompt": 1.0, "cached_prompt": 0.5, "completion": 4.0}

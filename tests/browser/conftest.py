@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
 from labelwise.domain import ItemStatus
+from labelwise.local.supervisor import free_port
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.labeling import record_outcomes
 from labelwise.store.migrate import upgrade
 from labelwise.store.models import Item
-from labelwise.supervisor import free_port
 from tests.conftest import Keys, make_settings, outcome
 
 CHROMIUM = os.environ.get("LABELWISE_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -11,10 +11,10 @@ from aiohttp import web
 
 from labelwise.domain import Usage
 from labelwise.errors import ReviewReason
-from labelwise.labeler import Labeler
+from labelwise.labeling.labeler import Labeler
 from labelwise.llm.client import LLMClients
-from labelwise.prompts import PromptLibrary
 from labelwise.spec import ProjectSpec
+from labelwise.tasks.prompts import PromptLibrary
 from tests.llm.fakes import completion, llm_settings, single_label_tokens
 
 SPEC = ProjectSpec.model_validate(

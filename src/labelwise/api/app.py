@@ -28,12 +28,12 @@ from labelwise.api.routers import (
 )
 from labelwise.api.schemas import BatchCreate, ErrorBody
 from labelwise.api.throttle import Throttle
-from labelwise.labeler import Labeler
+from labelwise.labeling.labeler import Labeler
+from labelwise.labeling.queue import Delivery, connect
 from labelwise.llm.client import LLMClients
-from labelwise.prompts import PromptLibrary
-from labelwise.queue import Delivery, connect
 from labelwise.settings import Settings
 from labelwise.store.db import engine_for, make_session_factory, read_only
+from labelwise.tasks.prompts import PromptLibrary
 from labelwise.web.pages import STATIC_DIR
 
 # Scrapes more frequent than this read the store's counts once.

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelwise.api.metrics import CachedValue
 from labelwise.api.throttle import Throttle, retry_after
 from labelwise.errors import AuthError, ForbiddenError, TooManyRequestsError
-from labelwise.labeler import Labeler
-from labelwise.queue import Delivery
+from labelwise.labeling.labeler import Labeler
+from labelwise.labeling.queue import Delivery
 from labelwise.settings import Settings
 from labelwise.store.browser_sessions import find_session_principal
 from labelwise.store.keys import Principal, Role, find_principal

@@ -1,7 +1,7 @@
 """Estimates before labeling, and the spend limit that refuses work before any of it is sent.
 
 A batch's cost is estimated on a sample of its items drawn as they stream in, rendered as
-labeling would render them (`labelwise.estimate`). What the project has committed is what its
+labeling would render them (`labelwise.cost.estimate`). What the project has committed is what its
 predictions cost plus, for items still waiting, the same cost per item; a batch that would take
 that past the limit is refused with the numbers, and nothing of it is stored or enqueued.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from labelwise.cost.estimate import Estimate, estimate
+from labelwise.cost.pricing import price_for
 from labelwise.errors import SpendLimitError, ValidationFailedError
-from labelwise.estimate import Estimate, estimate
-from labelwise.labeler import Labeler
-from labelwise.pricing import price_for
+from labelwise.labeling.labeler import Labeler
 from labelwise.settings import Settings
 from labelwise.store.projects import ProjectRecord
 from labelwise.store.spend import lock_budget, waiting_items

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select, update
 
-from labelwise.calibration import Calibration, choose_threshold
-from labelwise.consensus import best_separating, choose_method
-from labelwise.quality import scored
+from labelwise.quality.metrics import scored
+from labelwise.scoring.calibration import Calibration, choose_threshold
+from labelwise.scoring.consensus import best_separating, choose_method
 from labelwise.spec import ProjectSpec
 from labelwise.store.gold import gold_by_method, gold_records
 from labelwise.store.models import ProjectVersion

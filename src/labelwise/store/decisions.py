@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ConflictError, ReviewReason
-from labelwise.reviewing import Decision, Verdict, verdict
+from labelwise.review.verdict import Decision, Verdict, verdict
 from labelwise.spec import ReviewSpec
 from labelwise.store.keys import Principal
 from labelwise.store.models import NO_LABEL, Item, ReviewDecision

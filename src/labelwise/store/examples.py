@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from labelwise.domain import ItemStatus, LabelSource
-from labelwise.examples import Example
+from labelwise.domain import Example, ItemStatus, LabelSource
 from labelwise.store.models import Item
 
 items = Item.__table__

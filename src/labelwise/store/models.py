@@ -206,7 +206,7 @@ class Prediction(Base):
 
 class ReviewDecision(Base):
     """One reviewer's decision on one item. A reviewer decides an item at most once; the item's
-    final label follows from its decisions (see `labelwise.reviewing`)."""
+    final label follows from its decisions (see `labelwise.review.verdict`)."""
 
     __tablename__ = "review_decisions"
     __table_args__ = (

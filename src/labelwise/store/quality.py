@@ -10,7 +10,7 @@ from sqlalchemy import Connection, String, cast, func, select
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason
-from labelwise.quality import same_label
+from labelwise.quality.metrics import same_label
 from labelwise.store.models import Item, Prediction, ProjectVersion, ReviewDecision
 
 decisions = ReviewDecision.__table__

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, true, update
 
-from labelwise.calibration import Calibration
 from labelwise.domain import ItemStatus, LabelSource, RoutingDecision, Scored
 from labelwise.errors import ReviewReason
-from labelwise.routing import route, with_audit
+from labelwise.scoring.calibration import Calibration
+from labelwise.scoring.routing import route, with_audit
 from labelwise.spec import RoutingSpec
 from labelwise.store.models import Item, Prediction
 

@@ -3,9 +3,19 @@ an instance here."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from labelwise.spec import TaskSpec
 from labelwise.tasks.base import OutputContract, TaskType
 from labelwise.tasks.classification import ClassificationTask
 
 TASK_TYPES: dict[str, TaskType] = {ClassificationTask.name: ClassificationTask()}
 
-__all__ = ["TASK_TYPES", "OutputContract", "TaskType"]
+
+
+def matches(task: TaskSpec, value: Any, truth: Any) -> bool:
+    """Whether `value` is the same answer as `truth`, as the task's type compares them."""
+    return TASK_TYPES[task.type].matches(task, value, truth)
+
+
+__all__ = ["TASK_TYPES", "OutputContract", "TaskType", "matches"]

@@ -2,7 +2,7 @@
 
 A task type owns its prompts, its answer schema (and the pydantic model that validates answers in
 code), how an answer becomes a stored value, and how a confidence is read from logprobs or from
-agreeing samples. It does no I/O; `labelwise.labeler` drives the calls.
+agreeing samples. It does no I/O; `labelwise.labeling.labeler` drives the calls.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from labelwise.confidence import ROOT, Region
-from labelwise.consensus import Vote
-from labelwise.domain import Confidence, TokenLogprob
-from labelwise.examples import Example
-from labelwise.prompts import PromptLibrary
+from labelwise.domain import Confidence, Example, TokenLogprob
+from labelwise.scoring.confidence import ROOT, Region
+from labelwise.scoring.consensus import Vote
 from labelwise.spec import TaskSpec
+from labelwise.tasks.prompts import PromptLibrary
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class TaskType(Protocol):
         packed: bool = False,
     ) -> str:
         """The static part: the same for every item of a project version. `packed`: for
-        requests that carry several items (`labelwise.packing`)."""
+        requests that carry several items (`labelwise.tasks.packing`)."""
         ...
 
     def combine(self, task: TaskSpec, votes: Sequence[Vote]) -> tuple[Any, Confidence]:
@@ -91,6 +90,12 @@ class TaskType(Protocol):
         """A value given from outside (an item's `ground_truth`) as it is stored, or ValueError
         saying why it is not a value of this task: gold outside the task's values would count
         as right or wrong answers that no answer could match, and skew calibration."""
+        ...
+
+    def matches(self, task: TaskSpec, value: Any, truth: Any) -> bool:
+        """Whether the label `value` is the same answer as `truth` (gold, or another reviewer's
+        label). The one comparison of a value with gold: routing's calibration, the quality
+        report, reviewers' agreement and the command line all ask the task type."""
         ...
 
     def logprob_confidence(

@@ -13,14 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from labelwise import confidence, consensus
-from labelwise.confidence import ROOT, Region
-from labelwise.consensus import Vote
-from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
-from labelwise.examples import Example
-from labelwise.prompts import PromptLibrary
+from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
+from labelwise.scoring import confidence, consensus
+from labelwise.scoring.confidence import ROOT, Region
+from labelwise.scoring.consensus import Vote
 from labelwise.spec import TaskSpec
 from labelwise.tasks.base import OutputContract, data_json
+from labelwise.tasks.prompts import PromptLibrary
 
 # Answers are judged strictly: no coercion of "true" to true, no unknown keys.
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
@@ -187,6 +186,13 @@ class ClassificationTask:
             raise ValueError(f"{_shown_name(value)} is not one of the labels")
         return value
 
+    def matches(self, task: TaskSpec, value: Any, truth: Any) -> bool:
+        """Multi-label values are sets: their order, repeats, and a lone label given as a string
+        do not matter."""
+        if task.multi_label or isinstance(value, list) or isinstance(truth, list):
+            return _label_set(value) == _label_set(truth)
+        return bool(value == truth)
+
     def value(self, answer: BaseModel) -> Any:
         if "labels" in type(answer).model_fields:
             return sorted(name for name, on in _flags(answer).items() if on)
@@ -247,3 +253,7 @@ def _shown(task: TaskSpec, examples: Sequence[Example]) -> list[dict[str, str]]:
 def _chars(answer: dict[str, Any]) -> int:
     # Indented and ASCII-escaped: the widest way a model is likely to write the same answer.
     return len(json.dumps(answer, indent=2))
+
+
+def _label_set(value: Any) -> frozenset[str]:
+    return frozenset(map(str, value)) if isinstance(value, list) else frozenset([str(value)])

@@ -29,7 +29,7 @@ from labelwise.api.schemas import (
 from labelwise.api.spending import Reservoir, reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
-from labelwise.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
+from labelwise.labeling.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project

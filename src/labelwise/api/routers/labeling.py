@@ -19,7 +19,7 @@ from labelwise.api.schemas import ItemIn, SyncLabelRequest, SyncLabelResponse
 from labelwise.api.spending import reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
-from labelwise.pipeline import ChunkRun
+from labelwise.labeling.pipeline import ChunkRun
 from labelwise.store.batches import (
     BatchWriter,
     IngestResult,

@@ -26,10 +26,10 @@ from labelwise.api.schemas import (
     ProjectUpdate,
 )
 from labelwise.api.spending import SAMPLE_SIZE, Reservoir, estimate_items
-from labelwise.calibration import Calibration
 from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
-from labelwise.routing import effective_threshold
+from labelwise.scoring.calibration import Calibration
+from labelwise.scoring.routing import effective_threshold
 from labelwise.settings import Settings
 from labelwise.spec import ModelSpec, Price, ProjectSpec
 from labelwise.store import projects as store

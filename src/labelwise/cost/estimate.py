@@ -1,0 +1,127 @@
+"""What labeling a number of items will cost, worked out before any is sent.
+
+Prompt tokens are counted on the prompts labeling would render for a sample of items (the
+project's current version, packed `items_per_request` at a time); answer tokens on well-formed
+answers of the task's schema, averaged over its labels, not on `max_tokens`, which only bounds
+them. The cached share follows OpenAI's prefix caching: once a system prompt of at least 1,024
+tokens has been seen, later requests read it from the cache in 128-token steps. Pure arithmetic
+over counts; the rendering is the labeler's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from labelwise.cost.pricing import cost_usd
+from labelwise.cost.tokens import chat_prompt_tokens, count_tokens, tokenizer_name
+from labelwise.domain import Usage
+from labelwise.spec import Price, ProjectSpec
+from labelwise.tasks import TASK_TYPES
+from labelwise.tasks.packing import ANSWERS_KEY, ID_KEY
+
+CACHE_MIN_TOKENS = 1024
+CACHE_STEP_TOKENS = 128
+# One or two sentences of reasoning, as the prompt asks for.
+RATIONALE_TOKENS = 40
+
+
+@dataclass(frozen=True)
+class Estimate:
+    items: int
+    sample_size: int
+    items_per_request: int
+    requests: int
+    # Requests per item beyond the first answer: consensus samples and other models.
+    calls_per_request: int
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    price: Price | None
+    cost_usd: float | None
+    tokenizer: str
+
+    @property
+    def cost_per_item_usd(self) -> float | None:
+        return None if self.cost_usd is None else self.cost_usd / max(self.items, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "sample_size": self.sample_size,
+            "items_per_request": self.items_per_request,
+            "requests": self.requests,
+            "calls_per_request": self.calls_per_request,
+            "prompt_tokens": self.prompt_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens_per_item": round(self.prompt_tokens / max(self.items, 1), 1),
+            "completion_tokens_per_item": round(self.completion_tokens / max(self.items, 1), 1),
+            "price": self.price.model_dump() if self.price is not None else None,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "cost_per_item_usd": self.cost_per_item_usd,
+            "tokenizer": self.tokenizer,
+        }
+
+
+def answer_tokens(spec: ProjectSpec, size: int) -> float:
+    """The tokens of a typical answer about `size` items (one request)."""
+    task = spec.task
+    examples = TASK_TYPES[task.type].answer_examples(task)
+    per_item = sum(count_tokens(example) for example in examples) / len(examples)
+    if task.rationale:
+        per_item += RATIONALE_TOKENS
+    if size == 1:
+        return per_item
+    # Each entry adds its id to the one-item answer; the envelope is paid once.
+    entry = count_tokens(json.dumps({ID_KEY: str(size)})) - count_tokens("{}")
+    envelope = count_tokens(json.dumps({ANSWERS_KEY: []}))
+    return envelope + size * (per_item + entry + 1)
+
+
+def cached_tokens(system_tokens: int) -> int:
+    if system_tokens < CACHE_MIN_TOKENS:
+        return 0
+    return system_tokens // CACHE_STEP_TOKENS * CACHE_STEP_TOKENS
+
+
+def estimate(
+    spec: ProjectSpec,
+    *,
+    count: int,
+    sample_requests: Sequence[Sequence[dict[str, Any]]],
+    sample_size: int,
+    price: Price | None,
+) -> Estimate:
+    """`sample_requests`: the messages of each request the sample (`sample_size` items) renders
+    to; the result scales it to `count` items."""
+    size = spec.items_per_request
+    requests = math.ceil(count / size)
+    calls = 1 + spec.consensus.samples + len(spec.consensus.models)
+    prompt_per_item = sum(chat_prompt_tokens(m) for m in sample_requests) / max(sample_size, 1)
+    prompt = round(prompt_per_item * count) * calls
+    system = next(
+        (str(m.get("content")) for r in sample_requests for m in r if m.get("role") == "system"),
+        "",
+    )
+    cached = cached_tokens(count_tokens(system)) * max(0, requests * calls - 1)
+    full, rest = divmod(count, size)
+    completion = full * answer_tokens(spec, size) + (answer_tokens(spec, rest) if rest else 0)
+    completion_tokens = round(completion) * calls
+    usage = Usage(prompt, min(cached, prompt), completion_tokens)
+    return Estimate(
+        items=count,
+        sample_size=sample_size,
+        items_per_request=size,
+        requests=requests * calls,
+        calls_per_request=calls,
+        prompt_tokens=prompt,
+        cached_prompt_tokens=usage.cached_tokens,
+        completion_tokens=completion_tokens,
+        price=price,
+        cost_usd=cost_usd(usage, price) if price is not None else None,
+        tokenizer=tokenizer_name(),
+    )

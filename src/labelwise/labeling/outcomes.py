@@ -1,0 +1,69 @@
+"""Turning a labeling outcome into a stored row: routing, cost and the error reason together.
+
+Both the workers and the synchronous API finish items through here, so an item is routed the same
+way whichever path labeled it.
+"""
+
+from __future__ import annotations
+
+from labelwise.cost.pricing import outcome_cost_usd
+from labelwise.domain import LabelOutcome
+from labelwise.scoring.calibration import Calibration
+from labelwise.scoring.consensus import choose_method
+from labelwise.scoring.routing import route, route_failure, with_audit
+from labelwise.spec import Price, ProjectSpec
+from labelwise.store.labeling import OutcomeRow
+
+
+def outcome_row(
+    outcome: LabelOutcome,
+    *,
+    batch_id: int,
+    version: int,
+    spec: ProjectSpec,
+    price: Price | None,
+    calibration: Calibration | None = None,
+    batch_price_factor: float = 1.0,
+) -> OutcomeRow:
+    """`calibration` is what gold says of the version (its threshold and, with consensus, the
+    scoring method to route by), once there is gold."""
+    value, scored = outcome.value, outcome.confidence
+    if outcome.alternatives:
+        method = choose_method(
+            spec.consensus.method,
+            list(outcome.alternatives),
+            calibration.confidence_method if calibration else None,
+        )
+        value, scored = outcome.alternatives[method].value, outcome.alternatives[method].confidence
+    if outcome.error_reason is not None:
+        decision = route_failure(outcome.error_reason)
+    else:
+        decision = with_audit(
+            route(scored.score, spec.routing, calibration),
+            item_id=outcome.item_id,
+            version=version,
+            audit_rate=spec.routing.audit_rate,
+        )
+    usage = outcome.usage
+    return OutcomeRow(
+        item_id=outcome.item_id,
+        batch_id=batch_id,
+        version=version,
+        status=decision.status,
+        reason=decision.reason,
+        value=value,
+        confidence=scored.score,
+        method=scored.method.value,
+        per_label=scored.per_label,
+        model=outcome.model or spec.model.name,
+        prompt_tokens=usage.prompt_tokens,
+        cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=outcome_cost_usd(usage, outcome.batch_usage, price, batch_price_factor),
+        latency_ms=outcome.latency_ms,
+        attempts=outcome.attempts,
+        error_message=outcome.error_message,
+        rationale=outcome.rationale,
+        scores={method: s.to_json() for method, s in outcome.alternatives.items()} or None,
+        cache_hit=outcome.cache_hit,
+    )

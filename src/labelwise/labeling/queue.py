@@ -1,0 +1,104 @@
+"""The only module that imports rq: delivering chunks of item ids to workers.
+
+Redis only delivers. Nothing is read back from RQ except whether a job is still waiting, which the
+reconciler asks so it does not deliver a queued chunk a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from redis import Redis
+from rq import Queue, SimpleWorker, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+LABEL_CHUNK_JOB = "labelwise.labeling.worker.label_chunk"
+SUBMIT_BATCH_JOB = "labelwise.labeling.worker.submit_batch"
+COLLECT_BATCHES_JOB = "labelwise.labeling.worker.collect_batches"
+# One collection at a time is enough: it handles every finished provider batch.
+COLLECT_JOB_ID = "labelwise-collect-provider-batches"
+# A chunk runs many LLM calls at once; it may take a while on a slow provider.
+JOB_TIMEOUT_SECONDS = 3600
+
+
+def current_job_id() -> str | None:
+    """The id of the RQ job running in this process, if any."""
+    job = get_current_job()
+    return None if job is None else job.id
+
+
+def connect(redis_url: str, *, timeout_seconds: float | None = None) -> Redis:
+    """A connection; `timeout_seconds` bounds every command (the API's, so a Redis that hangs
+    cannot hang requests; not the workers', whose blocking dequeues wait on purpose)."""
+    return Redis.from_url(
+        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+
+
+class Delivery:
+    """Enqueues chunks; one instance per process, around one Redis connection."""
+
+    def __init__(self, redis: Redis, queue_name: str) -> None:
+        self.redis = redis
+        self.queue = Queue(queue_name, connection=redis)
+
+    def enqueue_chunks(
+        self, chunks: Mapping[str, Sequence[int]], *, function: str = LABEL_CHUNK_JOB
+    ) -> None:
+        """One job per chunk, with the job id chosen by the store when it leased the items;
+        `function` labels them (the default) or submits them as a provider batch."""
+        if not chunks:
+            return
+        jobs = [
+            Queue.prepare_data(
+                function,
+                args=(list(item_ids),),
+                job_id=job_id,
+                timeout=JOB_TIMEOUT_SECONDS,
+                result_ttl=0,
+                failure_ttl=24 * 3600,
+            )
+            for job_id, item_ids in chunks.items()
+        ]
+        with self.redis.pipeline() as pipe:
+            self.queue.enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+
+    def enqueue_collect(self) -> bool:
+        """Ask a worker to collect finished provider batches, unless that is already queued."""
+        if self.is_waiting(COLLECT_JOB_ID):
+            return False
+        self.queue.enqueue(
+            COLLECT_BATCHES_JOB,
+            job_id=COLLECT_JOB_ID,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=0,
+            failure_ttl=24 * 3600,
+        )
+        return True
+
+    def is_waiting(self, job_id: str) -> bool:
+        """True while the job sits in the queue, not yet picked up by a worker."""
+        try:
+            status = Job.fetch(job_id, connection=self.redis).get_status()
+        except NoSuchJobError:
+            return False
+        return status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+    def depth(self) -> int:
+        return self.queue.count
+
+    def eviction_policy(self) -> str | None:
+        """Redis must run with `noeviction`: an evicted job would be work silently dropped."""
+        try:
+            return self.redis.config_get("maxmemory-policy").get("maxmemory-policy")
+        except Exception:  # managed Redis services may forbid CONFIG
+            return None
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+    def make_worker(self, name: str | None = None) -> SimpleWorker:
+        """SimpleWorker: no fork per job, so each process keeps its LLM client and connections."""
+        return SimpleWorker([self.queue], connection=self.redis, name=name)
