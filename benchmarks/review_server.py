@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
-from labelwise.domain import ItemStatus
+from labelwise.domain import ItemStatus, OutcomeRow
 from labelwise.errors import ReviewReason
 from labelwise.local.supervisor import free_port
 from labelwise.settings import Settings
 from labelwise.store.db import engine_for
 from labelwise.store.keys import Role, create_key
-from labelwise.store.labeling import OutcomeRow, record_outcomes
+from labelwise.store.labeling import record_outcomes
 from labelwise.store.migrate import upgrade
 from labelwise.store.models import Item
 

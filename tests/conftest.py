@@ -21,19 +21,26 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
-from labelwise.domain import ItemStatus
+from labelwise.domain import ItemStatus, OutcomeRow
 from labelwise.errors import ReviewReason
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.keys import Role, create_key
-from labelwise.store.labeling import OutcomeRow
 from labelwise.store.migrate import upgrade
 from labelwise.store.models import Base
+from tests.redis_isolation import REDIS_URL, remove_keys_of, remove_taken_names
 
 POSTGRES_URL = os.environ.get(
     "LABELWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("LABELWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+@pytest.fixture(autouse=True)
+def _remove_redis_keys_of_taken_queue_names() -> Iterator[None]:
+    """Settings built outside the `queue_name` fixture (`tests.llm.fakes.llm_settings`) take
+    fresh queue names; their Redis keys go when the test ends."""
+    yield
+    remove_taken_names()
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +86,8 @@ def queue_name() -> Iterator[str]:
     name = f"lw-test-{uuid.uuid4().hex[:10]}"
     yield name
     connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"*{name}*"):
-        connection.delete(key)
+    remove_keys_of(name, connection)
+    connection.close()
 
 
 def make_settings(database_url: str, queue_name: str, **overrides: object) -> Settings:

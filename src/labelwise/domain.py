@@ -5,7 +5,7 @@ Nothing here does I/O; these are the nouns the rest of the package passes around
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -27,6 +27,8 @@ class LabelSource(str, Enum):
 
 class ConfidenceMethod(str, Enum):
     LOGPROB = "logprob"
+    # Self-consistency over repeated samples (`labelwise.scoring.self_consistency`); the stored
+    # and reported name stays "agreement".
     AGREEMENT = "agreement"
     COMBINED = "combined"
     NONE = "none"
@@ -114,6 +116,49 @@ class RoutingDecision:
     reason: ReviewReason | None = None
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The threshold a version routes by and what it is expected to deliver, or why there is none.
+
+    `calibrated` says there was enough gold to judge. Calibrated without a threshold means the
+    gold showed that no threshold reaches the target: nothing is accepted. Stored on the version
+    as JSON, so routing reads the same calibration in every process.
+    """
+
+    threshold: float | None
+    expected_precision: float | None
+    precision_interval: tuple[float, float] | None
+    expected_coverage: float | None
+    gold: int
+    reason: str | None = None
+    calibrated: bool = True
+    # With consensus: the scoring method routing uses (see `labelwise.scoring.consensus`).
+    confidence_method: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Calibration:
+        interval = stored.get("precision_interval")
+        return cls(**{**stored, "precision_interval": tuple(interval) if interval else None})
+
+
+@dataclass(frozen=True)
+class RoutedItem:
+    """An item whose standing rests on the model's score (accepted by the model, or waiting
+    unclaimed in review for a low or uncalibrated score), with the prediction under it: what a
+    new calibration may route again."""
+
+    item_id: int
+    status: ItemStatus
+    reason: ReviewReason | None
+    label_value: Any
+    label_confidence: float | None
+    value: Any
+    confidence: float | None
+
+
 @dataclass
 class LabelOutcome:
     """Everything one labeling attempt produced for one item, success or failure."""
@@ -137,9 +182,48 @@ class LabelOutcome:
 
 
 @dataclass(frozen=True)
+class GoldRecord:
+    """A gold item as one version (or one scoring method) labeled it: the model's value and
+    confidence, and the truth. Whether the value is right is the task type's to say
+    (`labelwise.tasks.matches`), so the record only carries what was stored."""
+
+    value: Any
+    confidence: float | None
+    truth: Any
+
+
+@dataclass(frozen=True)
 class Example:
     """A reviewed item shown to the model as a few-shot example."""
 
     item_id: int
     data: dict[str, Any]
     label: Any
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One finished item as it is written: where routing sent it, and the prediction that sent
+    it there (value, score, usage and cost). Labeling produces it and the store writes it, so
+    neither needs to know how the other works."""
+
+    item_id: int
+    batch_id: int
+    version: int
+    status: ItemStatus
+    reason: ReviewReason | None
+    value: Any
+    confidence: float | None
+    method: str
+    per_label: dict[str, float] | None
+    model: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: int
+    attempts: int
+    error_message: str | None
+    rationale: str | None
+    scores: dict[str, Any] | None = None
+    cache_hit: bool = False

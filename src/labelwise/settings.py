@@ -102,6 +102,10 @@ class Settings(BaseSettings):
 
     # Review.
     review_lease_seconds: float = Field(default=600.0, gt=0)
+    # Gold a version's calibration is computed on: its most recent gold items, at most this many,
+    # so a recalibration after each write of gold reads a bounded amount however large the
+    # project grows.
+    calibration_max_gold: int = Field(default=20_000, ge=1)
 
     # Browser sessions: how long a sign-in lasts (never past its key's expiry), and the cookies'
     # Secure flag (None: set when the request came over https; true behind a TLS proxy).

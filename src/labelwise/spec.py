@@ -14,22 +14,25 @@ OutputMode = Literal["json_schema", "tool", "json_object"]
 ResultCache = Literal["off", "batch", "project"]
 
 
-class _Strict(BaseModel):
-    # NaN and infinities would pass `ge=0` and turn every sum they enter into NaN or inf.
+class StrictModel(BaseModel):
+    """Unknown fields are refused, so a misspelt setting fails loudly instead of being ignored.
+    NaN and infinities are not JSON, and would pass `ge=0` and turn every sum they enter into NaN
+    or inf."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class LabelDef(_Strict):
+class LabelDef(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
 
 
-class FewShotExample(_Strict):
+class FewShotExample(StrictModel):
     data: dict[str, Any]
     label: str | list[str]
 
 
-class TaskSpec(_Strict):
+class TaskSpec(StrictModel):
     type: Literal["classification"] = "classification"
     labels: list[LabelDef] = Field(min_length=2, max_length=500)
     guidelines: str = Field(default="", max_length=100_000)
@@ -72,7 +75,7 @@ class TaskSpec(_Strict):
 MAX_PRICE = 100_000.0
 
 
-class Price(_Strict):
+class Price(StrictModel):
     """US dollars per million tokens."""
 
     prompt: float = Field(default=0.0, ge=0, le=MAX_PRICE)
@@ -80,7 +83,7 @@ class Price(_Strict):
     completion: float = Field(default=0.0, ge=0, le=MAX_PRICE)
 
 
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     base_url: str | None = None
     # The name of an environment variable holding the key, so no secret is stored in the database.
@@ -92,7 +95,7 @@ class ModelSpec(_Strict):
     price: Price | None = None
 
 
-class RoutingSpec(_Strict):
+class RoutingSpec(StrictModel):
     accept_threshold: float | None = Field(default=None, ge=0, le=1)
     target_precision: float | None = Field(default=None, gt=0, le=1)
     # The share of accepted items sent to reviewers anyway, to measure the accepted precision.
@@ -105,7 +108,7 @@ class RoutingSpec(_Strict):
         return self
 
 
-class ReviewSpec(_Strict):
+class ReviewSpec(StrictModel):
     """How many reviewers decide an item, and how many of them must agree for it to be final.
     Without agreement once every reviewer has decided, an adjudicator decides."""
 
@@ -127,7 +130,7 @@ class ReviewSpec(_Strict):
 ConsensusMethod = Literal["auto", "logprob", "agreement", "combined"]
 
 
-class ConsensusSpec(_Strict):
+class ConsensusSpec(StrictModel):
     """More answers per item: extra samples of the project's model and/or other models. Their
     agreement, and the answers combined, become scores beside the model's own logprob one."""
 
@@ -141,12 +144,21 @@ class ConsensusSpec(_Strict):
         return self.samples > 0 or bool(self.models)
 
 
-class ProjectSpec(_Strict):
-    """The versioned part of a project."""
+# Until a project says otherwise, the model's answers this sure are accepted without review.
+DEFAULT_ACCEPT_THRESHOLD = 0.8
+
+
+def default_routing() -> RoutingSpec:
+    return RoutingSpec(accept_threshold=DEFAULT_ACCEPT_THRESHOLD)
+
+
+class ProjectParts(StrictModel):
+    """The parts of a project's definition, each valid on its own. The API's bodies for creating,
+    editing and showing a project are built from these fields, so they cannot drift apart."""
 
     task: TaskSpec
     model: ModelSpec
-    routing: RoutingSpec = Field(default_factory=lambda: RoutingSpec(accept_threshold=0.8))
+    routing: RoutingSpec = Field(default_factory=default_routing)
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
     # Items with the same content under the same version are labeled once: within a batch
@@ -155,6 +167,10 @@ class ProjectSpec(_Strict):
     # Items sent together in one request, each answered under its own id: fewer requests and
     # prompt tokens per item. What it does to accuracy shows in the quality report's gold.
     items_per_request: int = Field(default=1, ge=1, le=50)
+
+
+class ProjectSpec(ProjectParts):
+    """The versioned part of a project: its parts, checked against each other too."""
 
     @model_validator(mode="after")
     def _consensus_alone(self) -> ProjectSpec:

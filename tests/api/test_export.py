@@ -9,7 +9,7 @@ import json
 import pytest
 
 from labelwise.api.export import export_lines
-from labelwise.store.batches import ItemView
+from labelwise.store.item_views import ItemView
 
 
 def view(text: str, label: object = "positive") -> ItemView:

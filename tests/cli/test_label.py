@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labelwise.cli.label import read_items
+from labelwise.cli.label import gold_report, read_items
+from labelwise.spec import TaskSpec
 from tests.conftest import cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,39 @@ def test_read_items_from_flat_jsonl_and_csv(tmp_path: Path) -> None:
         {"external_id": "1", "data": {"text": "hello, world"}},
         {"external_id": "2", "ground_truth": "neg", "data": {"text": "bye"}},
     ]
+
+
+def test_gold_report_compares_as_the_task_type_does(tmp_path: Path) -> None:
+    """A multi-label answer is a set: the same labels in another order are right."""
+    export = tmp_path / "labeled.jsonl"
+    records = [
+        {
+            "ground_truth": ["sports", "politics"],
+            "label": ["politics", "sports"],
+            "prediction": {"value": ["politics", "sports"]},
+        },
+        {
+            "ground_truth": ["tech"],
+            "label": ["tech", "sports"],
+            "prediction": {"value": ["sports", "tech"]},
+        },
+        {"ground_truth": None, "label": ["tech"], "prediction": {"value": ["tech"]}},
+        {"ground_truth": ["tech"], "label": None, "prediction": {"value": ["tech"]}},
+    ]
+    export.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    task = TaskSpec(labels=["sports", "politics", "tech"], multi_label=True)
+    assert gold_report(export, task) == (
+        "gold: model right on 2/3 (67%); final labels right on 1/2 (50%)"
+    )
+    single = TaskSpec(labels=["sports", "tech"])
+    export.write_text(
+        json.dumps({"ground_truth": "tech", "label": "tech", "prediction": {"value": "sports"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    assert gold_report(export, single) == (
+        "gold: model right on 0/1 (0%); final labels right on 1/1 (100%)"
+    )
 
 
 def test_label_command_runs_the_sample_end_to_end(tmp_path: Path, queue_name: str) -> None:

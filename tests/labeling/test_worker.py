@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from labelwise.labeling.pipeline import ChunkRun
+from labelwise.labeling.chunk_run import ChunkRun
 from labelwise.labeling.queue import Delivery, connect
 from labelwise.labeling.reconciler import reconcile_once
 from labelwise.labeling.worker import WorkerRuntime, run_worker
@@ -246,9 +246,9 @@ def test_a_failed_result_write_is_retried_not_lost(
     llm_api: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import labelwise.labeling.pipeline
+    import labelwise.labeling.chunk_store
 
-    real = labelwise.labeling.pipeline.record_outcomes
+    real = labelwise.labeling.chunk_store.record_outcomes
     failures = iter([True])
 
     def flaky(*args: Any, **kwargs: Any) -> int:
@@ -256,8 +256,50 @@ def test_a_failed_result_write_is_retried_not_lost(
             raise RuntimeError("database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(labelwise.labeling.pipeline, "record_outcomes", flaky)
+    monkeypatch.setattr(labelwise.labeling.chunk_store, "record_outcomes", flaky)
     batch_id = post_batch(client, keys, project, {f"w{i}": "good" for i in range(4)})
     run_worker(settings, burst=True)
     summary = client.get(f"/v1/batches/{batch_id}", headers=keys.auth("submitter")).json()
     assert summary["status"] == "completed" and summary["counts"]["accepted"] == 4
+
+
+class _CountingRuntime:
+    """Stands in for a worker's runtime: counts the items it is asked to label."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.closed = False
+
+    def run_chunk(self, job_id: str, item_ids: list[int]) -> int:
+        return len(item_ids)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_jobs_use_the_runtime_of_the_worker_serving_them(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labelwise.labeling import worker
+
+    started: list[_CountingRuntime] = []
+
+    def start(settings: Settings) -> _CountingRuntime:
+        started.append(_CountingRuntime(engine))
+        return started[-1]
+
+    monkeypatch.setattr(worker.WorkerRuntime, "start", start)
+    # Outside `labelwise worker`, each job builds a runtime of its own and closes it.
+    assert worker.label_chunk([1, 2]) == 2
+    assert worker.label_chunk([3]) == 1
+    assert [runtime.closed for runtime in started] == [True, True]
+    # Inside it, every job shares the one runtime the worker started with.
+    sizes: list[int] = []
+
+    def work(self: Any, **kwargs: Any) -> None:
+        sizes.extend([worker.label_chunk([1]), worker.label_chunk([1, 2, 3])])
+
+    monkeypatch.setattr("rq.SimpleWorker.work", work)
+    run_worker(settings, burst=True)
+    assert sizes == [1, 3]
+    assert len(started) == 3 and started[-1].closed

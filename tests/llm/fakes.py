@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from labelwise.settings import Settings
+from tests.redis_isolation import REDIS_URL, fresh_queue_name
 
 BASE_URL = "http://llm.test/v1"
 COMPLETIONS_URL = f"{BASE_URL}/chat/completions"
@@ -19,7 +20,11 @@ Token = tuple[str, float, Sequence[tuple[str, float]]]
 
 
 def llm_settings(**overrides: Any) -> Settings:
+    """Settings for calls to the faked LLM. The shared rate limits live in the tests' Redis
+    database under a queue name of this test's own, removed when the test ends."""
     values: dict[str, Any] = {
+        "redis_url": REDIS_URL,
+        "queue_name": fresh_queue_name(),
         "openai_base_url": BASE_URL,
         "openai_api_key": "test-key",
         "llm_transport": "httpx",

@@ -1,5 +1,4 @@
-"""Shared rate limits: the Lua buckets and cooldowns in Redis, driven with an explicit clock, and
-the pure readings of provider headers."""
+"""Shared rate limits: the Lua buckets and cooldowns in Redis, driven with an explicit clock."""
 
 from __future__ import annotations
 
@@ -9,15 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from labelwise.llm.ratelimit import (
-    RateGate,
-    limit_exhausted,
-    parse_reset,
-    read_headers,
-    rule_for,
-)
+from labelwise.llm.rate_scripts import RateScripts, lua_source
+from labelwise.llm.ratelimit import KEY_PREFIX, RateGate, RateGates, rule_for
 from labelwise.settings import RateLimitRule
-from tests.conftest import REDIS_URL
+from tests.llm.fakes import llm_settings
+from tests.redis_isolation import REDIS_URL
 
 T0 = 1_000_000.0
 
@@ -31,7 +26,7 @@ async def redis() -> AsyncIterator[Redis]:
 
 def gate_on(redis: Redis, namespace: str, rule: RateLimitRule | None = None) -> RateGate:
     return RateGate(
-        redis,
+        RateScripts(redis),
         namespace=namespace,
         base_url="http://llm.test/v1",
         model="m",
@@ -42,8 +37,11 @@ def gate_on(redis: Redis, namespace: str, rule: RateLimitRule | None = None) -> 
 
 
 @pytest.fixture
-def namespace() -> str:
-    return f"test-{uuid.uuid4().hex[:8]}"
+async def namespace(redis: Redis) -> AsyncIterator[str]:
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    async for key in redis.scan_iter(f"{KEY_PREFIX}{name}:*"):
+        await redis.delete(key)
 
 
 async def test_requests_per_minute_paces_every_process_sharing_the_key(
@@ -60,7 +58,7 @@ async def test_requests_per_minute_paces_every_process_sharing_the_key(
     assert await here.try_acquire(1, now=T0) == pytest.approx(0.5)
     assert await there.try_acquire(1, now=T0 + 0.25) == pytest.approx(0.25)
     assert await there.try_acquire(1, now=T0 + 0.5) == 0
-    await there.redis.aclose()
+    await there.scripts.redis.aclose()
 
 
 async def test_tokens_per_minute_counts_the_request_and_takes_back_what_was_not_used(
@@ -108,20 +106,6 @@ async def test_a_429_that_is_not_the_limit_pauses_without_slowing_the_rate(
     assert admitted.count(True) == 9
 
 
-@pytest.mark.parametrize(
-    ("headers", "exhausted"),
-    [
-        ({}, True),  # nothing stated: a limit was hit
-        ({"x-ratelimit-remaining-requests": "0"}, True),
-        ({"x-ratelimit-remaining-requests": "12", "x-ratelimit-remaining-tokens": "0"}, True),
-        ({"x-ratelimit-remaining-requests": "12"}, False),
-        ({"x-ratelimit-remaining-requests": "3", "x-ratelimit-remaining-tokens": "900"}, False),
-    ],
-)
-def test_limit_exhausted(headers: dict[str, str], exhausted: bool) -> None:
-    assert limit_exhausted(headers) is exhausted
-
-
 async def test_without_limits_only_cooldowns_apply(redis: Redis, namespace: str) -> None:
     gate = gate_on(redis, namespace)
     assert all([await gate.try_acquire(10**6, now=T0) == 0 for _ in range(50)])
@@ -152,62 +136,7 @@ async def test_an_unreachable_redis_does_not_stop_labeling(namespace: str) -> No
     )
     assert await gate.acquire(1) == 0
     await gate.penalize(1.0)
-    await gate.redis.aclose()
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("1s", 1.0),
-        ("20ms", 0.02),
-        ("6m0s", 360.0),
-        ("1m30.5s", 90.5),
-        ("1h2m", 3720.0),
-        ("2.5", 2.5),
-        ("", None),
-        (None, None),
-        ("soon", None),
-        ("5x", None),
-    ],
-)
-def test_parse_reset(text: str | None, seconds: float | None) -> None:
-    assert parse_reset(text) == (pytest.approx(seconds) if seconds is not None else None)
-
-
-@pytest.mark.parametrize(
-    ("headers", "limits", "exhausted_for"),
-    [
-        ({}, (None, None), None),
-        (
-            {"x-ratelimit-limit-requests": "500", "x-ratelimit-limit-tokens": "30000"},
-            (500, 30000),
-            None,
-        ),
-        (
-            {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "250ms"},
-            (None, None),
-            0.25,
-        ),
-        # Both exhausted: the later reset decides; an unreadable reset counts as a second.
-        (
-            {
-                "x-ratelimit-remaining-requests": "0",
-                "x-ratelimit-reset-requests": "later",
-                "x-ratelimit-remaining-tokens": "0",
-                "x-ratelimit-reset-tokens": "200ms",
-            },
-            (None, None),
-            1.0,
-        ),
-        ({"x-ratelimit-remaining-requests": "3"}, (None, None), None),
-    ],
-)
-def test_read_headers(
-    headers: dict[str, str], limits: tuple[int | None, int | None], exhausted_for: float | None
-) -> None:
-    reading = read_headers(headers)
-    assert (reading.limit_requests, reading.limit_tokens) == limits
-    assert reading.exhausted_for == exhausted_for
+    await gate.scripts.redis.aclose()
 
 
 def test_the_most_specific_rule_applies() -> None:
@@ -219,3 +148,23 @@ def test_the_most_specific_rule_applies() -> None:
     assert rule_for(rules, "http://b/v1", "m") is this_model
     assert rule_for(rules, "http://b/v1", "other") is anywhere
     assert rule_for([this_endpoint], "http://b/v1", "m") is None
+
+
+@pytest.mark.parametrize("name", ["acquire", "penalize", "observe"])
+def test_each_script_ships_with_the_package_and_is_read_once(name: str) -> None:
+    source = lua_source(name)
+    assert "KEYS[1]" in source and "EXPIRE" in source
+    assert lua_source(name) is source
+
+
+async def test_the_gates_of_a_process_share_one_client_and_one_registration() -> None:
+    gates = RateGates(llm_settings())
+    first, second = gates.gate("http://a.test/v1", "m"), gates.gate("http://b.test/v1", "m")
+    assert first is not None and second is not None and first.key != second.key
+    assert first.scripts is second.scripts
+    assert gates.gate("http://a.test/v1", "m") is first
+    await gates.aclose()
+
+
+def test_no_gate_when_shared_limits_are_off() -> None:
+    assert RateGates(llm_settings(shared_rate_limits=False)).gate("http://a.test/v1", "m") is None

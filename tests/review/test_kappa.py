@@ -6,7 +6,7 @@ import pytest
 
 from labelwise.review.kappa import cohen_kappa, fleiss_kappa, kappa, per_label_kappa
 from labelwise.review.verdict import Decision, verdict
-from labelwise.spec import ReviewSpec
+from labelwise.spec import ReviewSpec, TaskSpec
 
 # Cohen's worked example: 50 items, two readers, yes/no.
 COHEN = [("y", "y")] * 20 + [("y", "n")] * 5 + [("n", "y")] * 10 + [("n", "n")] * 15
@@ -86,6 +86,15 @@ def d(reviewer: str, value: object = None, unlabelable: bool = False) -> Decisio
     return Decision(reviewer, value, unlabelable)
 
 
+ANIMALS = TaskSpec(labels=["cat", "dog", "bird"])
+TAGS = TaskSpec(labels=["x", "y"], multi_label=True)
+
+
+def task_of(decisions: list[Decision]) -> TaskSpec:
+    """Label sets are the answers of a multi-label task; single labels of a single-label one."""
+    return TAGS if any(isinstance(x.value, list) for x in decisions) else ANIMALS
+
+
 @pytest.mark.parametrize(
     ("decisions", "policy", "final", "value", "to_adjudicator"),
     [
@@ -115,12 +124,12 @@ def test_verdict(
     value: object,
     to_adjudicator: bool,
 ) -> None:
-    result = verdict(decisions, policy)
+    result = verdict(decisions, policy, task_of(decisions))
     assert (result.final, result.value, result.to_adjudicator) == (final, value, to_adjudicator)
 
 
 def test_an_adjudicator_decides_alone() -> None:
-    result = verdict([d("a", "cat"), d("b", "dog")], TWO, adjudicator=d("judge", "dog"))
+    result = verdict([d("a", "cat"), d("b", "dog")], TWO, ANIMALS, adjudicator=d("judge", "dog"))
     assert result.final and result.value == "dog" and result.decided_by == ("judge",)
 
 

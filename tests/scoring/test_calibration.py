@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from labelwise.scoring.calibration import choose_threshold, wilson_interval, wilson_lower_bound
+from labelwise.domain import Calibration
+from labelwise.scoring.calibration import (
+    calibrate,
+    choose_threshold,
+    wilson_interval,
+    wilson_lower_bound,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +64,45 @@ def test_ties_are_accepted_together() -> None:
     result = choose_threshold(gold, 0.955)
     assert result.threshold == pytest.approx(0.99)
     assert result.expected_precision == 1.0 and result.expected_coverage == pytest.approx(60 / 67)
+
+
+ENOUGH_RIGHT = scored([0.9] * 40, [0.5] * 10)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "target", "gold", "method", "expected"),
+    [
+        # A fixed threshold with consensus: only the method and how much gold there was.
+        (
+            ENOUGH_RIGHT,
+            None,
+            50,
+            "logprob",
+            Calibration(None, None, None, None, 50, None, True, "logprob"),
+        ),
+        # Records without a confidence count as gold, not as scored pairs.
+        ([], None, 7, None, Calibration(None, None, None, None, 7)),
+        (scored([0.9] * 10, []), 0.9, 10, None, choose_threshold(scored([0.9] * 10, []), 0.9)),
+    ],
+)
+def test_calibrate_without_a_threshold_to_choose(
+    pairs: list[tuple[float, bool]],
+    target: float | None,
+    gold: int,
+    method: str | None,
+    expected: Calibration,
+) -> None:
+    assert calibrate(pairs, target, gold=gold, method=method) == expected
+
+
+def test_calibrate_chooses_the_threshold_and_keeps_the_method() -> None:
+    result = calibrate(ENOUGH_RIGHT, 0.9, gold=50, method="combined")
+    assert result.threshold == pytest.approx(0.9) and result.gold == 50
+    assert result.confidence_method == "combined"
+    # With a target, the gold counted is the scored pairs.
+    assert result == calibrate(ENOUGH_RIGHT, 0.9, gold=99, method="combined")
+
+
+def test_a_calibration_survives_its_stored_form() -> None:
+    result = calibrate(ENOUGH_RIGHT, 0.9, gold=50, method="logprob")
+    assert Calibration.from_json(result.to_json()) == result

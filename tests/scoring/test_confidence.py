@@ -1,4 +1,4 @@
-"""Confidence from token log-probabilities and from sample agreement, checked against hand sums.
+"""Confidence from token log-probabilities, checked against hand sums.
 
 Each token case spells out the generated tokens with probabilities (converted to logprobs by
 `t`), and the expected score is the hand-computed product of per-position ratios.
@@ -7,17 +7,14 @@ Each token case spells out the generated tokens with probabilities (converted to
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
 
 import pytest
 
 from labelwise.domain import TokenLogprob
 from labelwise.scoring.confidence import (
-    agreement,
     boolean_confidences,
     combine_label_confidences,
     label_choice_confidence,
-    per_label_agreement,
 )
 
 
@@ -582,65 +579,3 @@ def test_boolean_confidences_not_found(content: str, values: dict[str, bool]) ->
 )
 def test_combine_label_confidences(per_label: dict[str, float], expected: float) -> None:
     assert combine_label_confidences(per_label) == pytest.approx(expected)
-
-
-# --- Agreement ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("values", "expected_value", "expected_share"),
-    [
-        (["a", "b", "a"], "a", 2 / 3),
-        (["b", "a", "a", "b"], "b", 0.5),  # tie: first seen wins
-        (["a", "b", "b", "a"], "a", 0.5),
-        (["x", "y", "z"], "x", 1 / 3),
-        (["c", "a", "b", "b"], "b", 0.5),
-        (["only"], "only", 1.0),
-        ([True, False, False, False, True], False, 0.6),
-        ([frozenset({"a"}), frozenset({"a"}), frozenset()], frozenset({"a"}), 2 / 3),
-    ],
-)
-def test_agreement(
-    values: Sequence[Hashable], expected_value: Hashable, expected_share: float
-) -> None:
-    value, share = agreement(values)
-    assert value == expected_value
-    assert share == pytest.approx(expected_share)
-
-
-def test_agreement_needs_samples() -> None:
-    with pytest.raises(ValueError):
-        agreement([])
-
-
-@pytest.mark.parametrize(
-    ("samples", "expected_set", "expected_shares"),
-    [
-        (
-            [frozenset({"a"}), frozenset({"a", "b"}), frozenset({"b"})],
-            frozenset({"a", "b"}),
-            {"a": 2 / 3, "b": 2 / 3, "c": 1.0},
-        ),
-        (
-            [frozenset({"a"}), frozenset()],  # a tie means no
-            frozenset(),
-            {"a": 0.5, "b": 1.0, "c": 1.0},
-        ),
-        (
-            [frozenset({"a", "c"}), frozenset({"c"}), frozenset({"c", "zzz"}), frozenset()],
-            frozenset({"c"}),
-            {"a": 0.75, "b": 1.0, "c": 0.75},
-        ),
-    ],
-)
-def test_per_label_agreement(
-    samples: list[frozenset[str]], expected_set: frozenset[str], expected_shares: dict[str, float]
-) -> None:
-    chosen, shares = per_label_agreement(samples, ["a", "b", "c"])
-    assert chosen == expected_set
-    assert shares == pytest.approx(expected_shares)
-
-
-def test_per_label_agreement_needs_samples() -> None:
-    with pytest.raises(ValueError):
-        per_label_agreement([], ["a"])

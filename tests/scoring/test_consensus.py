@@ -11,6 +11,7 @@ from labelwise.scoring.consensus import (
     combine_multi,
     combine_single,
     default_method,
+    method_to_route_by,
 )
 
 LABELS = ["cat", "dog", "bird"]
@@ -118,3 +119,30 @@ def test_choose_method(
 def test_default_method_prefers_the_combination() -> None:
     assert default_method(["agreement", "logprob"]) == "logprob"
     assert default_method(["agreement"]) == "agreement"
+
+
+SEPARATES = [(0.9, True)] * 20 + [(0.2, False)] * 20
+BLURS = [(0.6, True)] * 20 + [(0.6, False)] * 20
+
+
+@pytest.mark.parametrize(
+    ("requested", "gold", "method"),
+    [
+        ("auto", {}, None),  # no gold scored by any method yet
+        ("logprob", {}, None),
+        # Asked for and present: gold is not consulted.
+        ("agreement", {"agreement": BLURS, "logprob": SEPARATES}, "agreement"),
+        # Auto: the method that separates right from wrong.
+        ("auto", {"combined": BLURS, "logprob": SEPARATES}, "logprob"),
+        # Too little gold to learn from: the default order.
+        ("auto", {"agreement": SEPARATES[:10], "combined": BLURS[:10]}, "combined"),
+        # Asked for but missing: the default order, not gold's choice.
+        ("logprob", {"agreement": SEPARATES, "combined": BLURS}, "combined"),
+        # A method whose gold has no confidence at all is still one the items have.
+        ("auto", {"agreement": []}, "agreement"),
+    ],
+)
+def test_method_to_route_by(
+    requested: str, gold: dict[str, list[tuple[float, bool]]], method: str | None
+) -> None:
+    assert method_to_route_by(requested, gold) == method

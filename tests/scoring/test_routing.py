@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from labelwise.domain import ItemStatus, RoutingDecision
+from labelwise.domain import Calibration, ItemStatus, RoutingDecision
 from labelwise.errors import ReviewReason
-from labelwise.scoring.calibration import Calibration
 from labelwise.scoring.routing import (
     audit_draw,
     effective_threshold,

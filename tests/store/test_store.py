@@ -11,9 +11,18 @@ from sqlalchemy.orm import Session
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import ConflictError, NotFoundError
+from labelwise.review.decisions import record_decision
 from labelwise.spec import ProjectSpec, ReviewSpec
-from labelwise.store.batches import NewItem, ingest_batch, summarize_batch
-from labelwise.store.decisions import record_decision
+from labelwise.store.batch_writer import NewItem, ingest_batch
+from labelwise.store.batches import summarize_batch
+from labelwise.store.decisions import (
+    DecisionRow,
+    ReviewerClaim,
+    insert_decision,
+    lock_held_item,
+    pass_to_next_reviewer,
+    reviewers_decisions,
+)
 from labelwise.store.keys import Principal, Role
 from labelwise.store.labeling import (
     claim_delivered_items,
@@ -23,7 +32,7 @@ from labelwise.store.labeling import (
 )
 from labelwise.store.models import Item
 from labelwise.store.projects import ProjectRecord, create_project, get_project, update_project
-from labelwise.store.review import claim_next_item
+from labelwise.store.review_queue import claim_next_item
 from tests.conftest import outcome
 
 SPEC = ProjectSpec.model_validate(
@@ -188,6 +197,7 @@ def test_claims_are_exclusive_and_fenced(engine: Engine, project: ProjectRecord)
             unlabelable=False,
             now=now,
             policy=ReviewSpec(),
+            task=project.spec.task,
         )
 
 
@@ -217,6 +227,7 @@ def test_expired_claim_returns_to_queue_and_old_token_is_stale(
             unlabelable=False,
             now=later,
             policy=ReviewSpec(),
+            task=project.spec.task,
         )
     with engine.begin() as connection:
         record_decision(
@@ -228,6 +239,7 @@ def test_expired_claim_returns_to_queue_and_old_token_is_stale(
             unlabelable=False,
             now=later,
             policy=ReviewSpec(),
+            task=project.spec.task,
         )
     with Session(engine) as session:
         item = session.get(Item, fresh.item_id)
@@ -237,3 +249,49 @@ def test_expired_claim_returns_to_queue_and_old_token_is_stale(
         "human",
         "bob",
     )
+
+
+def _claimed(engine: Engine, project: ProjectRecord, principal: Principal) -> ReviewerClaim:
+    _to_review(engine, project, 1)
+    now = time.time()
+    with engine.begin() as connection:
+        taken = claim_next_item(
+            connection, project_id=project.id, principal=principal, now=now, lease_seconds=60
+        )
+    assert taken is not None
+    return ReviewerClaim(taken.item_id, principal, taken.claim_token, now)
+
+
+def test_a_reviewer_decides_an_item_once(engine: Engine, project: ProjectRecord) -> None:
+    claim = _claimed(engine, project, ALICE)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        held = lock_held_item(connection, claim)
+        insert_decision(
+            connection, claim, held, value="negative", unlabelable=False, adjudication=False
+        )
+        assert reviewers_decisions(connection, claim.item_id) == [
+            DecisionRow("alice", "negative", False)
+        ]
+        with pytest.raises(ConflictError) as again:
+            insert_decision(
+                connection, claim, held, value="positive", unlabelable=False, adjudication=False
+            )
+        assert again.value.code == "already_decided"
+        transaction.rollback()
+
+
+def test_an_item_passed_on_lets_go_of_the_claim(engine: Engine, project: ProjectRecord) -> None:
+    claim = _claimed(engine, project, ALICE)
+    with engine.begin() as connection:
+        held = lock_held_item(connection, claim)
+        insert_decision(connection, claim, held, value=None, unlabelable=True, adjudication=False)
+        pass_to_next_reviewer(connection, claim, to_adjudicator=True)
+    with engine.begin() as connection:
+        assert reviewers_decisions(connection, claim.item_id) == [DecisionRow("alice", None, True)]
+        with pytest.raises(ConflictError) as stale:
+            lock_held_item(connection, claim)
+        assert stale.value.code == "stale_claim"
+    with Session(engine) as session:
+        item = session.get(Item, claim.item_id)
+    assert (item.status, item.reason, item.claim_token) == ("review", "disagreement", None)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from labelwise.domain import TokenLogprob, Usage
-from labelwise.scoring.confidence import ROOT, array_elements, label_choice_confidence
+from labelwise.scoring.confidence import label_choice_confidence
+from labelwise.scoring.json_regions import ROOT, array_elements
 from labelwise.spec import TaskSpec
 from labelwise.tasks.classification import ClassificationTask, single_label_schema
 from labelwise.tasks.packing import PackAnswer, item_ids, pack_schema, unpack

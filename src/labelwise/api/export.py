@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain as _chain
 from typing import Any
 
-from labelwise.store.batches import ItemView
+from labelwise.store.item_views import ItemView
 
 CSV_COLUMNS = [
     "id",

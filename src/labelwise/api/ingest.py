@@ -14,7 +14,7 @@ from labelwise.api.errors import validation_failed
 from labelwise.api.schemas import ItemIn
 from labelwise.errors import PayloadTooLargeError, ValidationFailedError
 from labelwise.spec import TaskSpec
-from labelwise.store.batches import NewItem
+from labelwise.store.batch_writer import NewItem
 from labelwise.tasks import TASK_TYPES
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labelwise.api.schemas import ItemPublic, LabelPublic, PredictionPublic
-from labelwise.store.batches import ItemView
+from labelwise.store.item_views import ItemView
 
 
 def prediction_public(view: ItemView) -> PredictionPublic | None:

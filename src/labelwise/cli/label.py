@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from labelwise.client import LabelwiseClient
+from labelwise.spec import TaskSpec
+from labelwise.tasks import matches
 
 SUBMIT_CHUNK = 10_000
 
@@ -123,13 +125,19 @@ def run_label(
         file=stream,
     )
     if fmt == "jsonl":
-        report = gold_report(out)
+        report = gold_report(out, project_task(client, project["id"]))
         if report:
             print(report, file=stream)
     return {"project_id": project["id"], "batch_ids": batch_ids, "counts": counts, "usage": usage}
 
 
-def gold_report(export: Path) -> str | None:
+def project_task(client: LabelwiseClient, project_id: int) -> TaskSpec:
+    """The project's task as the server holds it: its type decides what counts as the same
+    answer (a multi-label answer is a set, whatever its order)."""
+    return TaskSpec.model_validate(client.get_project(project_id)["task"])
+
+
+def gold_report(export: Path, task: TaskSpec) -> str | None:
     """How the labels compare with the gold labels the file carried, if it carried any."""
     final_right = final_total = model_right = model_total = 0
     with export.open(encoding="utf-8") as handle:
@@ -140,11 +148,11 @@ def gold_report(export: Path) -> str | None:
                 continue
             if record["label"] is not None:
                 final_total += 1
-                final_right += record["label"] == gold
+                final_right += matches(task, record["label"], gold)
             prediction = record.get("prediction") or {}
             if prediction.get("value") is not None:
                 model_total += 1
-                model_right += prediction["value"] == gold
+                model_right += matches(task, prediction["value"], gold)
     if not model_total:
         return None
     parts = [f"gold: model right on {model_right}/{model_total} ({model_right / model_total:.0%})"]

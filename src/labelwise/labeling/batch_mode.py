@@ -29,17 +29,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from labelwise.domain import LabelOutcome
+from labelwise.labeling.chunk_plan import copied, packs_of
+from labelwise.labeling.chunk_run import ChunkRun
 from labelwise.labeling.labeler import Labeler, PackItem
-from labelwise.labeling.pipeline import (
-    ChunkRun,
-    cached_for,
-    claim,
-    copied,
-    plan_chunk,
-    projects_over_budget,
-    spend_limit_reached,
-    version_specs,
-)
 from labelwise.llm.batches import FINISHED_STATES, ProviderBatchAPI, request_line
 from labelwise.llm.call import request_body
 from labelwise.settings import Settings
@@ -73,65 +65,79 @@ async def submit(
     settings: Settings, engine: Engine, labeler: Labeler, job_id: str, item_ids: Sequence[int]
 ) -> int:
     """Submit this job's items as provider batches (one per project version); returns how many
-    items were handed to a provider batch."""
-    claimed = await asyncio.to_thread(claim, settings, engine, job_id, item_ids)
-    if not claimed:
-        return 0
-    specs = await asyncio.to_thread(version_specs, engine, claimed)
-    # The result cache first: what was labeled before is copied now, and identical items of
-    # this chunk ride on the first of them.
-    reused = await asyncio.to_thread(cached_for, engine, claimed, specs)
-    plan = plan_chunk(claimed, specs, reused)
-    stopped = await asyncio.to_thread(projects_over_budget, engine, claimed)
+    items were handed to a provider batch.
+
+    As online: what the result cache holds is copied now, items of projects at their spend
+    limit make no call, and identical items of this chunk ride on the first of them."""
     run = ChunkRun(settings, engine, labeler, job_id)
-    for item, outcome in plan.reused:
-        run.finish(item, specs[(item.project_id, item.version)], outcome)
-    for version, item in plan.take_stopped(stopped):
-        run.finish(item, specs[version], spend_limit_reached(item))
+    chunk = await run.prepare(item_ids)
+    if chunk is None:
+        return 0
     await run.flush()
     submitted = 0
-    for (project_id, version), group in plan.to_ask.items():
-        spec = specs[(project_id, version)]
-        # Rendered as online labeling renders them, packed the same way.
-        rendered = labeler.requests_for(spec, [item.data for item in group])
-        size = spec.items_per_request
-        packs = [group[start : start + size] for start in range(0, len(group), size)]
-        requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
+    for version, group in chunk.plan.to_ask.items():
         copies = {
-            str(item.id): [copy.id for copy in plan.copies[item.id]]
+            str(item.id): [copy.id for copy in chunk.plan.copies[item.id]]
             for item in group
-            if plan.copies.get(item.id)
+            if chunk.plan.copies.get(item.id)
         }
-        lines = [
-            request_line(custom_id, request_body(request))
-            for custom_id, request in zip(requests, rendered, strict=True)
-        ]
-        jsonl = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
-        api = ProviderBatchAPI(labeler.clients.for_model(spec.model), settings)
-        provider_batch_id, file_id = await api.submit(
-            jsonl, metadata={"project": str(project_id), "version": str(version)}
-        )
-        lease_until = (
-            time.time() + window_seconds(settings.provider_batch_window) + _COLLECT_MARGIN_SECONDS
-        )
-
-        await asyncio.to_thread(
-            _record_submission,
-            engine,
-            job_id=job_id,
-            project_id=project_id,
-            batch_id=group[0].batch_id,
-            version=version,
-            base_url=str(api.client.base_url),
-            provider_batch_id=provider_batch_id,
-            input_file_id=file_id,
-            requests=requests,
-            copies=copies,
-            lease_until=lease_until,
+        await _submit_version(
+            settings, engine, labeler, job_id, chunk.specs[version], group, copies
         )
         submitted += len(group) + sum(len(ids) for ids in copies.values())
-        log.info("submitted %d items as provider batch %s", len(group), provider_batch_id)
     return submitted
+
+
+async def _submit_version(
+    settings: Settings,
+    engine: Engine,
+    labeler: Labeler,
+    job_id: str,
+    spec: ProjectSpec,
+    group: list[ClaimedItem],
+    copies: dict[str, list[int]],
+) -> None:
+    """One provider batch for the items of one project version, and its record in the store."""
+    project_id, version = group[0].project_id, group[0].version
+    requests, jsonl = _request_file(labeler, spec, group)
+    api = ProviderBatchAPI(labeler.clients.for_model(spec.model), settings)
+    provider_batch_id, file_id = await api.submit(
+        jsonl, metadata={"project": str(project_id), "version": str(version)}
+    )
+    lease_until = (
+        time.time() + window_seconds(settings.provider_batch_window) + _COLLECT_MARGIN_SECONDS
+    )
+    await asyncio.to_thread(
+        _record_submission,
+        engine,
+        job_id=job_id,
+        project_id=project_id,
+        batch_id=group[0].batch_id,
+        version=version,
+        base_url=str(api.client.base_url),
+        provider_batch_id=provider_batch_id,
+        input_file_id=file_id,
+        requests=requests,
+        copies=copies,
+        lease_until=lease_until,
+    )
+    log.info("submitted %d items as provider batch %s", len(group), provider_batch_id)
+
+
+def _request_file(
+    labeler: Labeler, spec: ProjectSpec, group: list[ClaimedItem]
+) -> tuple[dict[str, list[int]], bytes]:
+    """The item ids of each request by custom id, and the JSONL file of the requests: rendered
+    as online labeling renders them, packed the same way."""
+    rendered = labeler.requests_for(spec, [item.data for item in group])
+    packs = packs_of(group, spec.items_per_request)
+    requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
+    lines = [
+        request_line(custom_id, request_body(request))
+        for custom_id, request in zip(requests, rendered, strict=True)
+    ]
+    jsonl = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+    return requests, jsonl
 
 
 @dataclass

@@ -7,12 +7,10 @@ way whichever path labeled it.
 from __future__ import annotations
 
 from labelwise.cost.pricing import outcome_cost_usd
-from labelwise.domain import LabelOutcome
-from labelwise.scoring.calibration import Calibration
+from labelwise.domain import Calibration, LabelOutcome, OutcomeRow
 from labelwise.scoring.consensus import choose_method
 from labelwise.scoring.routing import route, route_failure, with_audit
 from labelwise.spec import Price, ProjectSpec
-from labelwise.store.labeling import OutcomeRow
 
 
 def outcome_row(

@@ -51,7 +51,9 @@ class ReconcileReport:
 
 
 def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> ReconcileReport:
-    report = ReconcileReport(recalibrated=recalibrate_stale(engine))
+    report = ReconcileReport(
+        recalibrated=recalibrate_stale(engine, max_gold=settings.calibration_max_gold)
+    )
     with engine.begin() as connection:
         report.provider_batches_open = count_open_batches(connection)
     if report.provider_batches_open:

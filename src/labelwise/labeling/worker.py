@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import Engine
 
 from labelwise.labeling import batch_mode
+from labelwise.labeling.chunk_run import ChunkRun
 from labelwise.labeling.labeler import Labeler
-from labelwise.labeling.pipeline import ChunkRun
 from labelwise.labeling.queue import Delivery, connect, current_job_id
 from labelwise.labeling.reconciler import ReconcilerThread
 from labelwise.llm.client import LLMClients
@@ -27,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
-    """What one worker process holds for its whole life."""
+    """What one worker process holds for its whole life, built once from its `Settings`: an
+    event loop, the labeler with its LLM clients, and a database engine."""
 
     def __init__(self, settings: Settings, engine: Engine, labeler: Labeler) -> None:
         self.settings = settings
@@ -37,6 +40,7 @@ class WorkerRuntime:
 
     @classmethod
     def start(cls, settings: Settings) -> WorkerRuntime:
+        """Build what the jobs share; `close` releases it."""
         labeler = Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings))
         return cls(settings, engine_for(settings), labeler)
 
@@ -60,45 +64,58 @@ class WorkerRuntime:
         self.engine.dispose()
 
 
-_runtime: WorkerRuntime | None = None
+# The runtime of the `labelwise worker` serving in this context, set by `run_worker` for as long
+# as it serves. RQ's SimpleWorker runs each job in the thread that called `work`, so the jobs see
+# the runtime their worker was started with.
+_serving: ContextVar[WorkerRuntime | None] = ContextVar("labelwise_worker_runtime", default=None)
 
 
 def label_chunk(item_ids: list[int]) -> int:
-    """RQ entry point. Runs in a `labelwise worker` process (or any RQ worker: then the runtime
-    is built from the environment on first use)."""
-    return _runtime_from_environment().run_chunk(current_job_id() or "", item_ids)
+    """RQ entry point: label a delivered chunk."""
+    with _runtime_for_job() as runtime:
+        return runtime.run_chunk(current_job_id() or "", item_ids)
 
 
 def submit_batch(item_ids: list[int]) -> int:
     """RQ entry point for a chunk posted in batch mode: submit it as a provider batch."""
-    return _runtime_from_environment().submit_batch(current_job_id() or "", item_ids)
+    with _runtime_for_job() as runtime:
+        return runtime.submit_batch(current_job_id() or "", item_ids)
 
 
 def collect_batches() -> int:
     """RQ entry point: label what finished provider batches answered."""
-    return _runtime_from_environment().collect_batches().labeled
+    with _runtime_for_job() as runtime:
+        return runtime.collect_batches().labeled
 
 
-def _runtime_from_environment() -> WorkerRuntime:
-    global _runtime
-    if _runtime is None:
-        _runtime = WorkerRuntime.start(Settings())
-    return _runtime
+@contextmanager
+def _runtime_for_job() -> Iterator[WorkerRuntime]:
+    """The serving worker's runtime. A job run by another RQ worker (not `labelwise worker`)
+    gets a runtime of its own, built from the environment and closed when the job ends."""
+    serving = _serving.get()
+    if serving is not None:
+        yield serving
+        return
+    runtime = WorkerRuntime.start(Settings())
+    try:
+        yield runtime
+    finally:
+        runtime.close()
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
     """Serve jobs until stopped (or, with `burst`, until the queue is empty)."""
-    global _runtime
-    _runtime = WorkerRuntime.start(settings)
+    runtime = WorkerRuntime.start(settings)
     delivery = Delivery(connect(settings.redis_url), settings.queue_name)
     policy = delivery.eviction_policy()
     if policy not in (None, "noeviction"):
         log.warning("Redis maxmemory-policy is %s; run it with noeviction", policy)
-    reconciler = ReconcilerThread(settings, _runtime.engine, delivery)
+    reconciler = ReconcilerThread(settings, runtime.engine, delivery)
     reconciler.start()
+    serving = _serving.set(runtime)
     try:
         delivery.make_worker(name).work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:
+        _serving.reset(serving)
         reconciler.stop()
-        _runtime.close()
-        _runtime = None
+        runtime.close()

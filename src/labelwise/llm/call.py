@@ -9,12 +9,11 @@ all. A refusal is final. Every attempt and token is counted on the caller's `Cal
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import openai
-from openai._legacy_response import LegacyAPIResponse
 from openai.types.chat import ChatCompletion
 from openai.types.chat.chat_completion import Choice
 from pydantic import BaseModel, ValidationError
@@ -51,6 +50,19 @@ class StructuredAnswer:
     # None when the provider sent no logprobs (or none were asked for).
     tokens: list[TokenLogprob] | None
     model: str
+
+
+class RawCompletion(Protocol):
+    """What `chat.completions.with_raw_response.create` answers, as far as it is read here: the
+    body's bytes, the SDK's own (lenient) parsing of them, and the response headers."""
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def parse(self) -> object: ...
 
 
 class _InvalidAnswer(Exception):
@@ -123,15 +135,21 @@ async def _create(
     # What a provider's tokens-per-minute limit counts for the request: the prompt and the
     # whole answer budget. Estimated from characters; the real count is settled afterwards.
     charge = sum(len(str(m.get("content") or "")) for m in messages) // 4 + max_tokens
+    base_url = str(client.base_url)
     while True:
-        adjusted = quirks.adjust(request.model, sent) if quirks else sent
+        adjusted = quirks.adjust(base_url, request.model, sent) if quirks else sent
         create = functools.partial(
             client.chat.completions.with_raw_response.create, model=request.model, **adjusted
         )
         try:
-            raw = await call_with_retries(settings, create, meter, gate=gate, tokens=charge)
+            raw: RawCompletion = await call_with_retries(
+                settings, create, meter, gate=gate, tokens=charge
+            )
         except LLMCallError as exc:
-            if quirks is None or not quirks.learn(request.model, exc.__cause__, adjusted):
+            learned = quirks is not None and quirks.learn(
+                base_url, request.model, exc.__cause__, adjusted
+            )
+            if not learned:
                 raise
             continue
         completion = parse_completion(raw)
@@ -141,7 +159,7 @@ async def _create(
         return completion
 
 
-def parse_completion(raw: LegacyAPIResponse[Any]) -> ChatCompletion:
+def parse_completion(raw: RawCompletion) -> ChatCompletion:
     """The response body as a `ChatCompletion`, validated from JSON in one pass; a body the strict
     model rejects (a provider's odd field) goes through the SDK's lenient parser instead.
 

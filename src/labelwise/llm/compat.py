@@ -1,4 +1,6 @@
-"""Request parameters a provider rejects, learned from its 400 answers and remembered per model.
+"""Request parameters a provider rejects, learned from its 400 answers and remembered per
+(endpoint, model): one model name served by two endpoints (a provider and a local server, say)
+may accept different parameters.
 
 OpenAI-compatible servers differ: reasoning models refuse `logprobs` and want
 `max_completion_tokens` instead of `max_tokens`; some servers refuse `temperature`. Rather than
@@ -40,23 +42,31 @@ _FIXES: dict[str, Callable[[Params], Params]] = {
 
 
 class ProviderQuirks:
-    """What each model's provider has refused so far in this process."""
+    """What each (endpoint base URL, model) has refused so far in this process."""
 
     def __init__(self) -> None:
-        self._learned: dict[str, list[str]] = {}
+        self._learned: dict[tuple[str, str], list[str]] = {}
 
-    def adjust(self, model: str, params: Params) -> Params:
-        for name in self._learned.get(model, ()):
+    def adjust(self, base_url: str, model: str, params: Params) -> Params:
+        """`params` without what this endpoint's model has refused before."""
+        for name in self._learned.get(_endpoint(base_url, model), ()):
             params = _FIXES[name](params)
         return params
 
-    def learn(self, model: str, exc: BaseException, params: Params) -> bool:
-        """True when `exc` rejects a parameter we sent and can do without; remembered."""
+    def learn(self, base_url: str, model: str, exc: BaseException | None, params: Params) -> bool:
+        """True when `exc` rejects a parameter we sent and can do without; remembered for this
+        endpoint's model only."""
         if not isinstance(exc, openai.BadRequestError):
             return False
         text = f"{exc.message} {getattr(exc, 'param', '') or ''}".lower()
+        learned = self._learned.setdefault(_endpoint(base_url, model), [])
         for name in _FIXES:
-            if name in params and name in text and name not in self._learned.get(model, []):
-                self._learned.setdefault(model, []).append(name)
+            if name in params and name in text and name not in learned:
+                learned.append(name)
                 return True
         return False
+
+
+def _endpoint(base_url: str, model: str) -> tuple[str, str]:
+    """One key for a base URL however its trailing slash is written."""
+    return base_url.rstrip("/"), model

@@ -25,7 +25,8 @@ from tenacity import (
 
 from labelwise.errors import LLMCallError
 from labelwise.llm.meter import CallMeter
-from labelwise.llm.ratelimit import RateGate, limit_exhausted
+from labelwise.llm.rate_headers import limit_exhausted
+from labelwise.llm.ratelimit import RateGate
 from labelwise.settings import Settings
 
 T = TypeVar("T")

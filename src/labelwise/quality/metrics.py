@@ -1,7 +1,8 @@
 """Measures of label quality on gold, for the quality report: pure functions, no I/O.
 
 Each takes plain records (the model's value and confidence, and the truth) so that the report, the
-benchmarks and the tests compute every figure the same way.
+benchmarks and the tests compute every figure the same way. Whether a value is right is asked of
+the task's type, the one place answers are compared, so calibration and the report never disagree.
 """
 
 from __future__ import annotations
@@ -11,34 +12,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from labelwise.domain import GoldRecord
 from labelwise.scoring.calibration import wilson_interval
 from labelwise.scoring.evaluation import auroc
+from labelwise.spec import TaskSpec
+from labelwise.tasks import matches
 
 MAX_CURVE_POINTS = 200
 
 
-@dataclass(frozen=True)
-class GoldRecord:
-    value: Any
-    confidence: float | None
-    truth: Any
-
-    @property
-    def right(self) -> bool:
-        return same_label(self.value, self.truth)
+def is_right(record: GoldRecord, task: TaskSpec) -> bool:
+    """Whether the model's value is the truth, as the task's type compares answers."""
+    return matches(task, record.value, record.truth)
 
 
-def same_label(value: Any, truth: Any) -> bool:
-    """Multi-label values are sets; their order (and a lone label given as a string) is moot."""
-    if isinstance(value, list) or isinstance(truth, list):
-        values = value if isinstance(value, list) else [value]
-        truths = truth if isinstance(truth, list) else [truth]
-        return sorted(map(str, values)) == sorted(map(str, truths))
-    return bool(value == truth)
-
-
-def scored(records: Iterable[GoldRecord]) -> list[tuple[float, bool]]:
-    return [(r.confidence, r.right) for r in records if r.confidence is not None]
+def scored(records: Iterable[GoldRecord], task: TaskSpec) -> list[tuple[float, bool]]:
+    """(confidence, right) for every record with a confidence: what calibration and the curves
+    are computed from."""
+    return [(r.confidence, is_right(r, task)) for r in records if r.confidence is not None]
 
 
 @dataclass(frozen=True)
@@ -110,10 +101,12 @@ def reliability(
     return result, (gap / len(pairs) if pairs else None)
 
 
-def _as_set(value: Any) -> set[str]:
+def labels_in(value: Any) -> frozenset[str]:
+    """The labels a value gives: each of a multi-label value's, the one of a single label, none
+    of a missing value. Per-label figures count labels, not whole answers."""
     if value is None:
-        return set()
-    return {str(v) for v in value} if isinstance(value, list) else {str(value)}
+        return frozenset()
+    return frozenset(map(str, value)) if isinstance(value, list) else frozenset([str(value)])
 
 
 def confusion_matrix(records: Sequence[GoldRecord], labels: Sequence[str]) -> list[list[int]]:
@@ -142,7 +135,7 @@ def per_label_scores(records: Sequence[GoldRecord], labels: Sequence[str]) -> li
     predicted: Counter[str] = Counter()
     actual: Counter[str] = Counter()
     for record in records:
-        values, truths = _as_set(record.value), _as_set(record.truth)
+        values, truths = labels_in(record.value), labels_in(record.truth)
         predicted.update(values)
         actual.update(truths)
         true_pos.update(values & truths)
@@ -164,14 +157,14 @@ def label_counts(values: Iterable[tuple[Any, int]]) -> dict[str, int]:
     per label."""
     counts: Counter[str] = Counter()
     for value, n in values:
-        for label in _as_set(value):
+        for label in labels_in(value):
             counts[label] += n
     return dict(counts.most_common())
 
 
 @dataclass(frozen=True)
-class Estimate:
-    """A proportion with its two-sided 95% Wilson interval."""
+class Proportion:
+    """A share of successes with its two-sided 95% Wilson interval."""
 
     n: int
     successes: int
@@ -179,27 +172,27 @@ class Estimate:
     interval: tuple[float, float] | None
 
 
-def estimate(successes: int, n: int) -> Estimate:
+def proportion(successes: int, n: int) -> Proportion:
     if n == 0:
-        return Estimate(0, 0, None, None)
-    return Estimate(n, successes, successes / n, wilson_interval(successes, n))
+        return Proportion(0, 0, None, None)
+    return Proportion(n, successes, successes / n, wilson_interval(successes, n))
 
 
 @dataclass(frozen=True)
 class GoldSummary:
     items: int
     scored: int
-    accuracy: Estimate
+    accuracy: Proportion
     auroc: float | None
     ece: float | None
 
 
-def summarize_gold(records: Sequence[GoldRecord]) -> GoldSummary:
-    pairs = scored(records)
+def summarize_gold(records: Sequence[GoldRecord], task: TaskSpec) -> GoldSummary:
+    pairs = scored(records, task)
     return GoldSummary(
         items=len(records),
         scored=len(pairs),
-        accuracy=estimate(sum(r.right for r in records), len(records)),
+        accuracy=proportion(sum(is_right(r, task) for r in records), len(records)),
         auroc=auroc([c for c, ok in pairs if ok], [c for c, ok in pairs if not ok]),
         ece=reliability(pairs)[1],
     )

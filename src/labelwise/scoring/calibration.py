@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from statistics import NormalDist
-from typing import Any
+
+from labelwise.domain import Calibration
 
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 DEFAULT_MIN_GOLD = 30
@@ -37,33 +38,6 @@ def wilson_lower_bound(successes: int, n: int, *, level: float = DEFAULT_CONFIDE
     if n == 0:
         return 0.0
     return wilson_interval(successes, n, level=1 - 2 * (1 - level))[0]
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The threshold in use and what it is expected to deliver, or why there is none.
-
-    `calibrated` says there was enough gold to judge. Calibrated without a threshold means the
-    gold showed that no threshold reaches the target: nothing is accepted.
-    """
-
-    threshold: float | None
-    expected_precision: float | None
-    precision_interval: tuple[float, float] | None
-    expected_coverage: float | None
-    gold: int
-    reason: str | None = None
-    calibrated: bool = True
-    # With consensus: the scoring method routing uses (see `labelwise.scoring.consensus`).
-    confidence_method: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, stored: dict[str, Any]) -> Calibration:
-        interval = stored.get("precision_interval")
-        return cls(**{**stored, "precision_interval": tuple(interval) if interval else None})
 
 
 def choose_threshold(
@@ -112,3 +86,20 @@ def choose_threshold(
             None, None, None, 0.0, n, reason=f"no threshold reaches {target_precision} on this gold"
         )
     return best
+
+
+def calibrate(
+    scored: Sequence[tuple[float, bool]],
+    target_precision: float | None,
+    *,
+    gold: int,
+    method: str | None,
+) -> Calibration:
+    """What a version routes by, from its gold: with a target precision, the threshold that gold
+    supports; without one (a fixed threshold, consensus only), just how much gold there was and
+    the scoring method gold chose. `gold` counts every gold record, scored or not."""
+    if target_precision is not None:
+        calibration = choose_threshold(scored, target_precision)
+    else:
+        calibration = Calibration(None, None, None, None, gold=gold)
+    return replace(calibration, confidence_method=method)

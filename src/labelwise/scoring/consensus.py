@@ -112,3 +112,15 @@ def choose_method(requested: str, available: Sequence[str], learned: str | None)
     if learned is not None and learned in available:
         return learned
     return default_method(available)
+
+
+def method_to_route_by(
+    requested: str, gold: Mapping[str, Sequence[tuple[float, bool]]]
+) -> str | None:
+    """The scoring method a consensus version routes by, given its gold as each method scored it
+    ((confidence, right) pairs by method): what the project asked for, or with `auto` the method
+    that best separates right from wrong. None while no method has gold."""
+    if not gold:
+        return None
+    learned = best_separating(gold) if requested == "auto" else None
+    return choose_method(requested, list(gold), learned)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 
-from labelwise.domain import ItemStatus, RoutingDecision
+from labelwise.domain import Calibration, ItemStatus, RoutingDecision
 from labelwise.errors import ReviewReason
-from labelwise.scoring.calibration import Calibration
 from labelwise.spec import RoutingSpec
 
 _ACCEPTED = RoutingDecision(ItemStatus.ACCEPTED)

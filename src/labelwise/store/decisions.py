@@ -1,12 +1,16 @@
-"""Reviewers' decisions: recorded one per reviewer and item, turned into the item's final label
-when they agree (or an adjudicator decides), and taken back by `undo` while the claim lasts.
+"""Reviewers' decisions in the database: the item held under a claim, the decisions recorded on
+it, the final label they settle on, and `undo` while the claim lasts.
 
-Every write is conditional on the claim, as in `labelwise.store.review`: a reviewer whose lease
+Which decisions make an item final is the reviewing policy's call (`labelwise.review.decisions`
+asks `labelwise.review.verdict`); the queries here only read and write what it decided. Every
+write is conditional on the claim, as in `labelwise.store.review_queue`: a reviewer whose lease
 lapsed gets a conflict, never a second label.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -14,14 +18,47 @@ from sqlalchemy.exc import IntegrityError
 
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ConflictError, ReviewReason
-from labelwise.review.verdict import Decision, Verdict, verdict
-from labelwise.spec import ReviewSpec
 from labelwise.store.keys import Principal
 from labelwise.store.models import NO_LABEL, Item, ReviewDecision
-from labelwise.store.review import holding
+from labelwise.store.review_queue import holding
 
 items = Item.__table__
 decisions = ReviewDecision.__table__
+# `labeled_by` holds at most this many characters of the reviewers' names.
+_LABELED_BY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class ReviewerClaim:
+    """A reviewer acting on an item under the claim token they were given, at time `now`."""
+
+    item_id: int
+    principal: Principal
+    token: str
+    now: float
+
+    def holds(self) -> Any:
+        """The condition under which the claim is still live and theirs."""
+        return holding(self.item_id, self.principal, self.token, self.now)
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """An item locked under a reviewer's live claim: what a decision on it records alongside."""
+
+    project_id: int
+    reason: str | None
+    claim_expires_at: float | None
+    claimed_at: float | None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One reviewer's recorded decision: a label, or that the item cannot be labeled."""
+
+    reviewer: str
+    value: Any
+    unlabelable: bool
 
 
 def _stale() -> ConflictError:
@@ -30,90 +67,106 @@ def _stale() -> ConflictError:
     )
 
 
-def record_decision(
-    connection: Connection,
-    *,
-    item_id: int,
-    principal: Principal,
-    token: str,
-    value: Any,
-    unlabelable: bool,
-    now: float,
-    policy: ReviewSpec,
-) -> Verdict:
-    """Record this reviewer's decision and settle the item if the decisions now allow it.
-
-    Final: the label is written (a reviewed label is gold from then on) and the claim stays on the
-    item, so its reviewer can still undo while it lasts. Not final: the claim is let go for the
-    next reviewer; once every reviewer asked for has decided without agreement, the item waits
-    for an adjudicator (reason `disagreement`).
-    """
+def lock_held_item(connection: Connection, claim: ReviewerClaim) -> HeldItem:
+    """The item the claim is on, locked until the transaction ends; a conflict when the claim is
+    stale or someone else's."""
     held = (
         select(items.c.project_id, items.c.reason, items.c.claim_expires_at, items.c.claimed_at)
-        .where(holding(item_id, principal, token, now))
+        .where(claim.holds())
         .with_for_update()
     )
     row = connection.execute(held).one_or_none()
     if row is None:
         raise _stale()
     project_id, reason, expires, claimed_at = row
-    adjudicating = principal.adjudicates and reason == ReviewReason.DISAGREEMENT.value
+    return HeldItem(project_id, reason, expires, claimed_at)
+
+
+def insert_decision(
+    connection: Connection,
+    claim: ReviewerClaim,
+    held: HeldItem,
+    *,
+    value: Any,
+    unlabelable: bool,
+    adjudication: bool,
+) -> None:
+    """Record one decision; a reviewer decides an item once (a conflict the second time). It
+    keeps the claim it was made under, so `undo_decision` can restore that claim."""
     try:
         connection.execute(
             insert(decisions).values(
-                item_id=item_id,
-                project_id=project_id,
-                reviewer_id=principal.key_id,
-                reviewer_name=principal.name,
+                item_id=claim.item_id,
+                project_id=held.project_id,
+                reviewer_id=claim.principal.key_id,
+                reviewer_name=claim.principal.name,
                 value=None if unlabelable else value,
                 unlabelable=unlabelable,
-                adjudication=adjudicating,
-                reason_before=reason,
-                claim_token=token,
-                undo_until=expires,
-                claimed_at=claimed_at,
-                decided_at=now,
+                adjudication=adjudication,
+                reason_before=held.reason,
+                claim_token=claim.token,
+                undo_until=held.claim_expires_at,
+                claimed_at=held.claimed_at,
+                decided_at=claim.now,
             )
         )
     except IntegrityError:
         raise ConflictError("you have already decided this item", code="already_decided") from None
-    mine = Decision(principal.name, value, unlabelable)
-    result = verdict(
-        reviewers_decisions(connection, item_id),
-        policy,
-        adjudicator=mine if adjudicating else None,
-    )
-    if result.final:
-        status = ItemStatus.FAILED if result.unlabelable else ItemStatus.REVIEWED
-        values: dict[str, Any] = {
-            "status": status.value,
-            "gold": True if status is ItemStatus.REVIEWED else items.c.gold,
-            "label_value": result.value,
-            "label_confidence": None,
-            "label_source": LabelSource.HUMAN.value,
-            "labeled_by": ", ".join(result.decided_by)[:200],
-            "labeled_at": now,
-        }
-    else:
-        values = {"claim_token": None, "claim_expires_at": None}
-        if result.to_adjudicator:
-            values["reason"] = ReviewReason.DISAGREEMENT.value
-    updated = connection.execute(
-        update(items).where(holding(item_id, principal, token, now)).values(**values)
-    ).rowcount
-    if updated != 1:
-        raise _stale()
-    return result
 
 
-def reviewers_decisions(connection: Connection, item_id: int) -> list[Decision]:
+def reviewers_decisions(connection: Connection, item_id: int) -> list[DecisionRow]:
     """The reviewers' decisions on an item so far (not an adjudicator's), oldest first."""
     rows = connection.execute(
         select(decisions.c.reviewer_name, decisions.c.value, decisions.c.unlabelable)
         .where(decisions.c.item_id == item_id, decisions.c.adjudication.is_(False))
         .order_by(decisions.c.id)
     ).all()
-    return [Decision(name, value, bool(unlabelable)) for name, value, unlabelable in rows]
+    return [DecisionRow(name, value, bool(unlabelable)) for name, value, unlabelable in rows]
+
+
+def write_final_label(
+    connection: Connection,
+    claim: ReviewerClaim,
+    *,
+    value: Any,
+    unlabelable: bool,
+    decided_by: Sequence[str],
+) -> None:
+    """Make the item final with the label the reviewers settled on: a reviewed label is gold
+    from then on, an unlabelable item fails. The claim stays on the item, so its reviewer can
+    still undo while it lasts."""
+    status = ItemStatus.FAILED if unlabelable else ItemStatus.REVIEWED
+    _update_held(
+        connection,
+        claim,
+        {
+            "status": status.value,
+            "gold": True if status is ItemStatus.REVIEWED else items.c.gold,
+            "label_value": value,
+            "label_confidence": None,
+            "label_source": LabelSource.HUMAN.value,
+            "labeled_by": ", ".join(decided_by)[:_LABELED_BY_CHARS],
+            "labeled_at": claim.now,
+        },
+    )
+
+
+def pass_to_next_reviewer(
+    connection: Connection, claim: ReviewerClaim, *, to_adjudicator: bool
+) -> None:
+    """Let go of the claim on an item not yet final, for the next reviewer; `to_adjudicator`:
+    it now waits for an adjudicator (reason `disagreement`)."""
+    values: dict[str, Any] = {"claim_token": None, "claim_expires_at": None}
+    if to_adjudicator:
+        values["reason"] = ReviewReason.DISAGREEMENT.value
+    _update_held(connection, claim, values)
+
+
+def _update_held(connection: Connection, claim: ReviewerClaim, values: dict[str, Any]) -> None:
+    """Write `values` to the item only while the claim is still live and theirs."""
+    updated = connection.execute(update(items).where(claim.holds()).values(**values)).rowcount
+    if updated != 1:
+        raise _stale()
 
 
 def undo_decision(

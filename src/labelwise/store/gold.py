@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from labelwise.quality.metrics import GoldRecord
+from labelwise.domain import GoldRecord
 from labelwise.store.models import Item, Prediction
 
 items = Item.__table__

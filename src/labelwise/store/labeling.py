@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from labelwise.domain import ItemStatus, LabelSource
+from labelwise.domain import ItemStatus, LabelSource, OutcomeRow
 from labelwise.errors import ReviewReason
 from labelwise.scrub import scrub_secrets
 from labelwise.store.dialect import insert_ignoring_conflicts
@@ -80,32 +80,6 @@ def extend_leases(
         )
 
 
-@dataclass(frozen=True)
-class OutcomeRow:
-    """One finished item: where it goes, and the prediction that sent it there."""
-
-    item_id: int
-    batch_id: int
-    version: int
-    status: ItemStatus
-    reason: ReviewReason | None
-    value: Any
-    confidence: float | None
-    method: str
-    per_label: dict[str, float] | None
-    model: str
-    prompt_tokens: int
-    cached_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    latency_ms: int
-    attempts: int
-    error_message: str | None
-    rationale: str | None
-    scores: dict[str, Any] | None = None
-    cache_hit: bool = False
-
-
 def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: float) -> int:
     """Write predictions and final states; returns how many items this call finished, as the
     driver counts them (informational: under concurrent writers psycopg may undercount).
@@ -118,64 +92,71 @@ def record_outcomes(connection: Connection, rows: Sequence[OutcomeRow], *, now: 
     rows = sorted(rows, key=lambda row: row.item_id)
     connection.execute(
         insert_ignoring_conflicts(connection, predictions, index_elements=["item_id", "version"]),
-        [
-            {
-                "item_id": row.item_id,
-                "batch_id": row.batch_id,
-                "version": row.version,
-                "value": row.value,
-                "confidence": row.confidence,
-                "method": row.method,
-                "per_label": row.per_label,
-                "model": row.model,
-                "prompt_tokens": row.prompt_tokens,
-                "cached_tokens": row.cached_tokens,
-                "completion_tokens": row.completion_tokens,
-                "cost_usd": row.cost_usd,
-                "latency_ms": row.latency_ms,
-                "attempts": row.attempts,
-                # The kind of failure, when labeling failed; a low score is a reason, not an error.
-                "error_kind": row.reason.value if row.reason and row.error_message else None,
-                "error_message": scrub_secrets(row.error_message),
-                "rationale": row.rationale,
-                "scores": row.scores,
-                "cache_hit": row.cache_hit,
-            }
-            for row in rows
-        ],
+        [_prediction_values(row) for row in rows],
     )
-    statement = (
-        update(items)
-        .where(items.c.id == bindparam("b_id"), items.c.status == ItemStatus.PENDING.value)
-        .values(
-            status=bindparam("b_status"),
-            reason=bindparam("b_reason"),
-            label_value=bindparam("b_value"),
-            label_confidence=bindparam("b_confidence"),
-            label_source=bindparam("b_source"),
-            labeled_at=bindparam("b_labeled_at"),
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-    )
-    params = []
-    for row in rows:
-        accepted = row.status is ItemStatus.ACCEPTED
-        params.append(
-            {
-                "b_id": row.item_id,
-                "b_status": row.status.value,
-                "b_reason": row.reason.value if row.reason else None,
-                "b_value": row.value if accepted else None,
-                "b_confidence": row.confidence if accepted else None,
-                "b_source": LabelSource.MODEL.value if accepted else None,
-                "b_labeled_at": now if accepted else None,
-            }
-        )
-    finished = connection.execute(statement, params).rowcount
+    finished = connection.execute(
+        _FINISH_PENDING, [_final_state_params(row, now) for row in rows]
+    ).rowcount
     # Money spent is spent whether or not this write won: a second delivery paid for its calls.
     add_spend(connection, ((row.batch_id, row.cost_usd) for row in rows))
     return finished
+
+
+def _prediction_values(row: OutcomeRow) -> dict[str, Any]:
+    """The prediction row: kept even when another delivery already finished the item."""
+    return {
+        "item_id": row.item_id,
+        "batch_id": row.batch_id,
+        "version": row.version,
+        "value": row.value,
+        "confidence": row.confidence,
+        "method": row.method,
+        "per_label": row.per_label,
+        "model": row.model,
+        "prompt_tokens": row.prompt_tokens,
+        "cached_tokens": row.cached_tokens,
+        "completion_tokens": row.completion_tokens,
+        "cost_usd": row.cost_usd,
+        "latency_ms": row.latency_ms,
+        "attempts": row.attempts,
+        # The kind of failure, when labeling failed; a low score is a reason, not an error.
+        "error_kind": row.reason.value if row.reason and row.error_message else None,
+        "error_message": scrub_secrets(row.error_message),
+        "rationale": row.rationale,
+        "scores": row.scores,
+        "cache_hit": row.cache_hit,
+    }
+
+
+# The item's final state, written only while it is still pending: the first write wins.
+_FINISH_PENDING = (
+    update(items)
+    .where(items.c.id == bindparam("b_id"), items.c.status == ItemStatus.PENDING.value)
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        label_value=bindparam("b_value"),
+        label_confidence=bindparam("b_confidence"),
+        label_source=bindparam("b_source"),
+        labeled_at=bindparam("b_labeled_at"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+def _final_state_params(row: OutcomeRow, now: float) -> dict[str, Any]:
+    """Only an accepted item carries the model's label; others wait for a reviewer."""
+    accepted = row.status is ItemStatus.ACCEPTED
+    return {
+        "b_id": row.item_id,
+        "b_status": row.status.value,
+        "b_reason": row.reason.value if row.reason else None,
+        "b_value": row.value if accepted else None,
+        "b_confidence": row.confidence if accepted else None,
+        "b_source": LabelSource.MODEL.value if accepted else None,
+        "b_labeled_at": now if accepted else None,
+    }
 
 
 @dataclass(frozen=True)

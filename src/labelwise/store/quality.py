@@ -1,8 +1,9 @@
-"""The store's side of the quality report: what a version labeled, what it cost, what audits
-found, and which gold every version has scored."""
+"""The store's side of the quality report: what a version labeled, what it cost, which items were
+audited, and reviewers' decisions. Rows only: the quality layer compares and counts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,6 @@ from sqlalchemy import Connection, String, cast, func, select
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason
-from labelwise.quality.metrics import same_label
 from labelwise.store.models import Item, Prediction, ProjectVersion, ReviewDecision
 
 decisions = ReviewDecision.__table__
@@ -48,8 +48,6 @@ def predicted_values(
 ) -> list[tuple[Any, int]]:
     """Each distinct label value the version predicted and how often. Grouped as JSON text:
     PostgreSQL cannot compare `json` values, and text groups the same way on both stores."""
-    import json
-
     as_text = cast(predictions.c.value, String)
     rows = connection.execute(
         select(as_text, func.count())
@@ -79,16 +77,16 @@ def status_counts(connection: Connection, *, project_id: int, version: int) -> d
 
 
 @dataclass(frozen=True)
-class AuditVerdicts:
-    """Accepted items sent to reviewers as spot checks: how many, how many decided, and how many
-    of the model's labels the reviewers kept."""
+class AuditedItem:
+    """An accepted item sent to reviewers as a spot check: where it stands now, the reviewers'
+    label (once reviewed) and the model's."""
 
-    sent: int
-    decided: int
-    agreed: int
+    status: str
+    label: Any
+    value: Any
 
 
-def audit_verdicts(connection: Connection, *, project_id: int, version: int) -> AuditVerdicts:
+def audited_items(connection: Connection, *, project_id: int, version: int) -> list[AuditedItem]:
     rows = connection.execute(
         select(items.c.status, items.c.label_value, predictions.c.value)
         .join(
@@ -101,14 +99,7 @@ def audit_verdicts(connection: Connection, *, project_id: int, version: int) -> 
             items.c.reason == ReviewReason.AUDIT.value,
         )
     ).all()
-    decided = agreed = 0
-    for status, human, model in rows:
-        if status == ItemStatus.REVIEWED.value:
-            decided += 1
-            agreed += same_label(model, human)
-        elif status == ItemStatus.FAILED.value:
-            decided += 1  # the reviewer found the item unlabelable: the accepted label was wrong
-    return AuditVerdicts(sent=len(rows), decided=decided, agreed=agreed)
+    return [AuditedItem(status, label, value) for status, label, value in rows]
 
 
 def labeled_versions(connection: Connection, *, project_id: int) -> list[int]:

@@ -1,60 +1,73 @@
-"""Routing again what the model decided, when the calibration behind the decision changes.
+"""The rows a new calibration may route again, and writing what was decided for them.
 
-Only items whose standing rests on the model's score are touched: accepted by the model, or
-waiting unclaimed in review for a low or uncalibrated score. Human decisions, audits, failures and
-claimed items stay as they are.
+Only items whose standing rests on the model's score are read: accepted by the model, or waiting
+unclaimed in review for a low or uncalibrated score. Human decisions, audits, failures and claimed
+items are never read, and a write changes an item only if it is still as it was read, so a
+reviewer's claim taken meanwhile wins. Reads go by pages in id order: a version may hold millions
+of items.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, true, update
 
-from labelwise.domain import ItemStatus, LabelSource, RoutingDecision, Scored
+from labelwise.domain import ItemStatus, LabelSource, RoutedItem, RoutingDecision, Scored
 from labelwise.errors import ReviewReason
-from labelwise.scoring.calibration import Calibration
-from labelwise.scoring.routing import route, with_audit
-from labelwise.spec import RoutingSpec
 from labelwise.store.models import Item, Prediction
 
 items = Item.__table__
 predictions = Prediction.__table__
+
+PAGE_SIZE = 1000
 
 # Review reasons a new threshold can overturn; an audit, a failure or a missing score it cannot.
 _REROUTABLE = (ReviewReason.UNCALIBRATED.value, ReviewReason.LOW_CONFIDENCE.value)
 
 
 @dataclass(frozen=True)
-class _Rerouted:
-    item_id: int
-    was: str
+class RoutingChange:
+    """A new decision for an item as it was read: the write applies only if it still is."""
+
+    item: RoutedItem
     decision: RoutingDecision
-    value: Any
-    confidence: float | None
 
 
-def reroute(
+def _unclaimed(now: float) -> Any:
+    return or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+
+
+def _model_decided(now: float) -> Any:
+    """Accepted by the model, or waiting unclaimed in review for a low or uncalibrated score."""
+    return or_(
+        and_(
+            items.c.status == ItemStatus.ACCEPTED.value,
+            items.c.label_source == LabelSource.MODEL.value,
+        ),
+        and_(
+            items.c.status == ItemStatus.REVIEW.value,
+            items.c.reason.in_(_REROUTABLE),
+            _unclaimed(now),
+        ),
+    )
+
+
+def model_decided_page(
     connection: Connection,
     *,
     project_id: int,
     version: int,
-    routing: RoutingSpec,
-    calibration: Calibration,
+    now: float,
     between: tuple[float, float] | None = None,
-    now: float | None = None,
-) -> int:
-    """Route again every item whose standing rests on the model's score alone: accepted by the
-    model, or waiting in review for a low or uncalibrated score and not claimed by anyone.
-
-    Human decisions, audits, failures and claimed items are left as they are. When only a
-    threshold moved, `between` (the old and new thresholds) narrows the work to the items whose
-    confidence lies between them: no other item can change. Returns how many items changed state.
-    """
-    now = time.time() if now is None else now
-    unclaimed = or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
+    after_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[RoutedItem]:
+    """Up to `limit` items of the version whose standing rests on the model's score, with ids
+    above `after_id`, in id order. `between` (two thresholds, either order) keeps only the items
+    whose confidence lies between them."""
     in_range = (
         predictions.c.confidence.between(min(between), max(between))
         if between is not None
@@ -77,39 +90,42 @@ def reroute(
         .where(
             items.c.project_id == project_id,
             items.c.version == version,
+            items.c.id > after_id if after_id is not None else true(),
             in_range,
-            or_(
-                and_(
-                    items.c.status == ItemStatus.ACCEPTED.value,
-                    items.c.label_source == LabelSource.MODEL.value,
-                ),
-                and_(
-                    items.c.status == ItemStatus.REVIEW.value,
-                    items.c.reason.in_(_REROUTABLE),
-                    unclaimed,
-                ),
-            ),
+            _model_decided(now),
         )
         .order_by(items.c.id)
+        .limit(limit)
     ).all()
-    changes = []
-    for item_id, status, reason, label_value, label_confidence, value, confidence in rows:
-        decision = with_audit(
-            route(confidence, routing, calibration),
-            item_id=item_id,
-            version=version,
-            audit_rate=routing.audit_rate,
-        )
-        moved = (decision.status.value, decision.reason and decision.reason.value) != (
-            status,
-            reason,
-        )
-        # Still accepted, but the prediction under it changed (a new consensus method).
-        relabeled = decision.status is ItemStatus.ACCEPTED and (
-            label_value != value or label_confidence != confidence
-        )
-        if moved or relabeled:
-            changes.append(_Rerouted(item_id, status, decision, value, confidence))
+    return [_routed_item(*row) for row in rows]
+
+
+def _routed_item(
+    item_id: int,
+    status: str,
+    reason: str | None,
+    label_value: Any,
+    label_confidence: float | None,
+    value: Any,
+    confidence: float | None,
+) -> RoutedItem:
+    return RoutedItem(
+        item_id=item_id,
+        status=ItemStatus(status),
+        reason=ReviewReason(reason) if reason is not None else None,
+        label_value=label_value,
+        label_confidence=label_confidence,
+        value=value,
+        confidence=confidence,
+    )
+
+
+def apply_routing(
+    connection: Connection, *, version: int, changes: Sequence[RoutingChange], now: float
+) -> int:
+    """Write each change, if its item still has the status it was read with (and, unless it is
+    accepted, no live claim). An accepted decision carries the prediction as the item's label.
+    Returns how many changes were asked."""
     if not changes:
         return 0
     statement = (
@@ -118,7 +134,7 @@ def reroute(
             items.c.id == bindparam("b_id"),
             items.c.status == bindparam("b_was"),
             items.c.version == version,
-            or_(items.c.status == ItemStatus.ACCEPTED.value, unclaimed),
+            or_(items.c.status == ItemStatus.ACCEPTED.value, _unclaimed(now)),
         )
         .values(
             status=bindparam("b_status"),
@@ -129,38 +145,57 @@ def reroute(
             labeled_at=bindparam("b_labeled_at"),
         )
     )
-    params = []
-    for change in changes:
-        accepted = change.decision.status is ItemStatus.ACCEPTED
-        reason = change.decision.reason
-        params.append(
-            {
-                "b_id": change.item_id,
-                "b_was": change.was,
-                "b_status": change.decision.status.value,
-                "b_reason": reason.value if reason else None,
-                "b_value": change.value if accepted else None,
-                "b_confidence": change.confidence if accepted else None,
-                "b_source": LabelSource.MODEL.value if accepted else None,
-                "b_labeled_at": now if accepted else None,
-            }
-        )
-    connection.execute(statement, params)
+    connection.execute(statement, [_change_params(change, now) for change in changes])
     return len(changes)
 
 
-def apply_method(connection: Connection, *, project_id: int, version: int, method: str) -> int:
+def _change_params(change: RoutingChange, now: float) -> dict[str, Any]:
+    accepted = change.decision.status is ItemStatus.ACCEPTED
+    reason = change.decision.reason
+    return {
+        "b_id": change.item.item_id,
+        "b_was": change.item.status.value,
+        "b_status": change.decision.status.value,
+        "b_reason": reason.value if reason else None,
+        "b_value": change.item.value if accepted else None,
+        "b_confidence": change.item.confidence if accepted else None,
+        "b_source": LabelSource.MODEL.value if accepted else None,
+        "b_labeled_at": now if accepted else None,
+    }
+
+
+def apply_method(
+    connection: Connection,
+    *,
+    project_id: int,
+    version: int,
+    method: str,
+    page_size: int = PAGE_SIZE,
+) -> int:
     """Make `method`'s value and confidence the version's predictions, from their stored scores
-    (predictions that lack that method keep theirs). Returns how many changed."""
-    rows = connection.execute(
-        select(predictions.c.id, predictions.c.scores, predictions.c.method)
-        .join(items, items.c.id == predictions.c.item_id)
-        .where(
-            items.c.project_id == project_id,
-            predictions.c.version == version,
-            predictions.c.scores.is_not(None),
-        )
-    ).all()
+    (predictions that lack that method keep theirs), a page at a time. Returns how many changed."""
+    changed = 0
+    after_id: int | None = None
+    while True:
+        rows = connection.execute(
+            select(predictions.c.id, predictions.c.scores, predictions.c.method)
+            .join(items, items.c.id == predictions.c.item_id)
+            .where(
+                items.c.project_id == project_id,
+                predictions.c.version == version,
+                predictions.c.scores.is_not(None),
+                predictions.c.id > after_id if after_id is not None else true(),
+            )
+            .order_by(predictions.c.id)
+            .limit(page_size)
+        ).all()
+        changed += _write_method(connection, rows, method)
+        if len(rows) < page_size:
+            return changed
+        after_id = rows[-1][0]
+
+
+def _write_method(connection: Connection, rows: Sequence[Any], method: str) -> int:
     params = []
     for prediction_id, scores, current in rows:
         stored = (scores or {}).get(method)

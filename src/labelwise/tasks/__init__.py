@@ -12,7 +12,6 @@ from labelwise.tasks.classification import ClassificationTask
 TASK_TYPES: dict[str, TaskType] = {ClassificationTask.name: ClassificationTask()}
 
 
-
 def matches(task: TaskSpec, value: Any, truth: Any) -> bool:
     """Whether `value` is the same answer as `truth`, as the task's type compares them."""
     return TASK_TYPES[task.type].matches(task, value, truth)

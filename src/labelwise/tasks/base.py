@@ -2,7 +2,8 @@
 
 A task type owns its prompts, its answer schema (and the pydantic model that validates answers in
 code), how an answer becomes a stored value, and how a confidence is read from logprobs or from
-agreeing samples. It does no I/O; `labelwise.labeling.labeler` drives the calls.
+the self-consistency of repeated samples. It does no I/O; `labelwise.labeling.labeler` drives the
+calls.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from labelwise.domain import Confidence, Example, TokenLogprob
-from labelwise.scoring.confidence import ROOT, Region
 from labelwise.scoring.consensus import Vote
+from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.tasks.prompts import PromptLibrary
 
@@ -109,8 +110,11 @@ class TaskType(Protocol):
         item's part of an answer about several)."""
         ...
 
-    def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:
-        """The majority value over samples (the first answer first) and how many agreed."""
+    def self_consistency(
+        self, task: TaskSpec, answers: Sequence[BaseModel]
+    ) -> tuple[Any, Confidence]:
+        """The majority value over samples (the first answer first) and the share behind it,
+        scored with the method stored as `agreement`."""
         ...
 
 

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
-from labelwise.scoring import confidence, consensus
-from labelwise.scoring.confidence import ROOT, Region
+from labelwise.scoring import confidence, consensus, self_consistency
 from labelwise.scoring.consensus import Vote
+from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.tasks.base import OutputContract, data_json
 from labelwise.tasks.prompts import PromptLibrary
@@ -227,14 +227,18 @@ class ClassificationTask:
         value, score = consensus.combine_single(votes, task.label_names)
         return value, Confidence(score, ConfidenceMethod.COMBINED)
 
-    def agreement(self, task: TaskSpec, answers: Sequence[BaseModel]) -> tuple[Any, Confidence]:
+    def self_consistency(
+        self, task: TaskSpec, answers: Sequence[BaseModel]
+    ) -> tuple[Any, Confidence]:
         if task.multi_label:
             samples = [frozenset(self.value(answer)) for answer in answers]
-            chosen, per_label = confidence.per_label_agreement(samples, task.label_names)
+            chosen, per_label = self_consistency.per_label_self_consistency(
+                samples, task.label_names
+            )
             score = confidence.combine_label_confidences(per_label)
             method = ConfidenceMethod.AGREEMENT
             return sorted(chosen), Confidence(score, method, per_label=dict(per_label))
-        value, share = confidence.agreement([self.value(answer) for answer in answers])
+        value, share = self_consistency.self_consistency([self.value(answer) for answer in answers])
         return value, Confidence(share, ConfidenceMethod.AGREEMENT)
 
 

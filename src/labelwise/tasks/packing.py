@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from labelwise.scoring.confidence import Region, array_elements
+from labelwise.scoring.json_regions import Region, array_elements
 
 ANSWERS_KEY = "answers"
 ID_KEY = "id"

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from labelwise.quality.report import QualityReport
+from labelwise.quality.report_models import QualityReport
 
 # No script, no remote fetch: images are inline SVG data, styles are the page's own.
 CONTENT_SECURITY_POLICY = (

@@ -12,7 +12,7 @@ import io
 
 from matplotlib.figure import Figure
 
-from labelwise.quality.report import QualityReport
+from labelwise.quality.report_models import QualityReport
 
 _INK = "#1f2933"
 _ACCENT = "#2563eb"

@@ -30,6 +30,7 @@ from labelwise.api.spending import Reservoir, reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import ValidationFailedError
 from labelwise.labeling.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
+from labelwise.store import batch_writer, item_views
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
@@ -93,7 +94,7 @@ def _ingest(
     body: BinaryIO,
     content_type: str,
     mode: BatchMode,
-) -> store.IngestResult:
+) -> batch_writer.IngestResult:
     """Commit the items, then enqueue them: the database is the record, Redis only delivers.
     A bad item, or a batch over the spend limit, leaves nothing stored and nothing enqueued."""
     settings = state.settings
@@ -114,7 +115,7 @@ def _ingest(
             if mode == "batch"
             else settings.chunk_size * project.spec.items_per_request
         )
-        writer = store.BatchWriter(
+        writer = batch_writer.BatchWriter(
             session,
             project=project,
             chunk_size=chunk_size,
@@ -266,7 +267,7 @@ def list_items(
     if limit > state.settings.max_page_size:
         raise ValidationFailedError(f"limit: at most {state.settings.max_page_size}")
     after_id = cursor_id(cursor)
-    views, next_id = store.list_batch_items(
+    views, next_id = item_views.list_batch_items(
         session, team=key.team, batch_id=batch_id, after_id=after_id, limit=limit
     )
     items: list[ItemPublic] = [item_public(v) for v in views]
@@ -284,7 +285,7 @@ def export_batch(
     # session held open for the whole stream would make every export take two.
     with state.read_sessions() as session:
         store.get_batch(session, team=key.team, batch_id=batch_id)
-    views = store.iter_batch_items(state.read_engine, batch_id=batch_id)
+    views = item_views.iter_batch_items(state.read_engine, batch_id=batch_id)
     media_type = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(
         export_lines(views, format),

@@ -19,15 +19,9 @@ from labelwise.api.schemas import ItemIn, SyncLabelRequest, SyncLabelResponse
 from labelwise.api.spending import reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
-from labelwise.labeling.pipeline import ChunkRun
-from labelwise.store.batches import (
-    BatchWriter,
-    IngestResult,
-    ItemView,
-    NewItem,
-    item_view,
-    item_views_by_external_id,
-)
+from labelwise.labeling.chunk_run import ChunkRun
+from labelwise.store.batch_writer import BatchWriter, IngestResult, NewItem
+from labelwise.store.item_views import ItemView, item_view, item_views_by_external_id
 from labelwise.store.projects import get_project
 
 router = APIRouter(route_class=GuardedRoute, tags=["labeling"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import APIRouter, status
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from labelwise.api.bounds import ResourceId
@@ -26,12 +28,12 @@ from labelwise.api.schemas import (
     ProjectUpdate,
 )
 from labelwise.api.spending import SAMPLE_SIZE, Reservoir, estimate_items
+from labelwise.domain import Calibration
 from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
-from labelwise.scoring.calibration import Calibration
 from labelwise.scoring.routing import effective_threshold
 from labelwise.settings import Settings
-from labelwise.spec import ModelSpec, Price, ProjectSpec
+from labelwise.spec import ModelSpec, Price, ProjectParts, ProjectSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
 from labelwise.store.keys import Principal, Role
@@ -46,19 +48,20 @@ def to_public(project: ProjectRecord, calibration: Calibration | None = None) ->
         id=project.id,
         name=project.name,
         version=project.version,
-        task=project.spec.task,
-        model=project.spec.model,
-        routing=project.spec.routing,
-        consensus=project.spec.consensus,
-        review=project.spec.review,
-        result_cache=project.spec.result_cache,
-        items_per_request=project.spec.items_per_request,
+        **_parts_of(project.spec),
         spend_limit_usd=project.spend_limit_usd,
         spent_usd=round(project.spent_usd, 6),
         accept_threshold=effective_threshold(project.spec.routing, calibration),
         created_at=project.created_at.isoformat(),
         updated_at=project.updated_at.isoformat(),
     )
+
+
+def _parts_of(model: BaseModel) -> dict[str, Any]:
+    """The parts of a project's definition that `model` holds, as they are (not dumped); an
+    edit's parts left out (None) are not among them."""
+    parts = {part: getattr(model, part) for part in ProjectParts.model_fields}
+    return {part: value for part, value in parts.items() if value is not None}
 
 
 def require_admin_for_spend(key: Principal) -> None:
@@ -105,7 +108,7 @@ def create_project(
         price is not None for price in (body.model.price, *(m.price for m in body.consensus.models))
     ):
         require_admin_for_spend(key)
-    spec = checked_spec(body.model_dump(exclude={"name", "spend_limit_usd"}))
+    spec = checked_spec(body.model_dump(include=set(ProjectParts.model_fields)))
     return to_public(
         store.create_project(
             session, team=key.team, name=body.name, spec=spec, spend_limit_usd=body.spend_limit_usd
@@ -144,26 +147,12 @@ def update_project(
         team=key.team,
     )
     current = store.get_project(session, team=key.team, project_id=project_id)
-    model = body.model and _keeping_price(body.model, current.spec.model)
-    consensus = body.consensus or current.spec.consensus
-    after = current.spec.model_copy(
-        update={"model": model or current.spec.model, "consensus": consensus}
-    )
+    changes = _parts_of(body)
+    if body.model is not None:
+        changes["model"] = _keeping_price(body.model, current.spec.model)
+    after = current.spec.model_copy(update=changes)
     if "spend_limit_usd" in body.model_fields_set or _prices(after) != _prices(current.spec):
         require_admin_for_spend(key)
-    changes = {
-        part: value
-        for part, value in (
-            ("task", body.task),
-            ("model", model),
-            ("routing", body.routing),
-            ("consensus", body.consensus),
-            ("review", body.review),
-            ("result_cache", body.result_cache),
-            ("items_per_request", body.items_per_request),
-        )
-        if value is not None
-    }
     spend_limit = (body.spend_limit_usd,) if "spend_limit_usd" in body.model_fields_set else None
     return to_public(
         store.update_project(

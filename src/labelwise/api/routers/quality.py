@@ -14,7 +14,8 @@ from labelwise.api.csrf import csrf_token, keep_csrf_cookie, secure_cookies
 from labelwise.api.deps import CurrentKey, PageKey, ReadSessionDep, SettingsDep
 from labelwise.api.guarded_route import GuardedRoute
 from labelwise.errors import NotFoundError
-from labelwise.quality.report import QualityReport, build_report
+from labelwise.quality.report import build_report
+from labelwise.quality.report_models import QualityReport
 from labelwise.store import projects as store
 from labelwise.web.pages import html_page, quality_page
 

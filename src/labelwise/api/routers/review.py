@@ -16,20 +16,21 @@ from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.schemas import (
     ClaimRequest,
     ClaimResponse,
+    DecisionRequest,
     ReleaseRequest,
     RenewRequest,
     RenewResponse,
-    ReviewDecision,
-    Vote,
+    ReviewerVote,
 )
 from labelwise.api.views import item_public, prediction_public
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason, ValidationFailedError
+from labelwise.review.decisions import record_decision
 from labelwise.spec import TaskSpec
-from labelwise.store import review as store
-from labelwise.store.batches import item_view
+from labelwise.store import review_queue as store
 from labelwise.store.calibrations import mark_stale
-from labelwise.store.decisions import record_decision, reviewers_decisions, undo_decision
+from labelwise.store.decisions import reviewers_decisions, undo_decision
+from labelwise.store.item_views import item_view
 from labelwise.store.keys import Principal
 from labelwise.store.models import Item
 from labelwise.store.projects import get_project
@@ -81,7 +82,7 @@ def _claim_response(
     votes = []
     if view.reason == ReviewReason.DISAGREEMENT.value and principal.adjudicates:
         votes = [
-            Vote(reviewer=d.reviewer, value=d.value, unlabelable=d.unlabelable)
+            ReviewerVote(reviewer=d.reviewer, value=d.value, unlabelable=d.unlabelable)
             for d in reviewers_decisions(connection, taken.item_id)
         ]
     return ClaimResponse(
@@ -107,7 +108,7 @@ def validated_value(task: TaskSpec, value: Any) -> Any:
 
 @router.post("/{item_id}")
 def submit(
-    item_id: ResourceId, body: ReviewDecision, key: ReviewerKey, state: StateDep
+    item_id: ResourceId, body: DecisionRequest, key: ReviewerKey, state: StateDep
 ) -> dict[str, Any]:
     """Record your decision. With several reviewers per item, the item is final once enough of
     them agree (or an adjudicator decides); until then `status` stays `review`."""
@@ -126,6 +127,7 @@ def submit(
             unlabelable=body.decision == "unlabelable",
             now=now,
             policy=spec.review,
+            task=spec.task,
         )
         if result.final and not result.unlabelable and item.version is not None:
             mark_stale(connection, project_id=item.project_id, version=item.version)
@@ -136,7 +138,7 @@ def submit(
     return {"id": item_id, "status": status.value, "label": label, "final": True}
 
 
-def _decided_value(session: Session, item: Item, body: ReviewDecision, task: TaskSpec) -> Any:
+def _decided_value(session: Session, item: Item, body: DecisionRequest, task: TaskSpec) -> Any:
     if body.decision == "unlabelable":
         return None
     if body.decision == "correct":

@@ -77,9 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="labelwise fake-llm",
         description="An OpenAI-compatible fake LLM for tests and benchmarks (never a real model).",
     )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    _add_fault_options(parser, defaults)
+    _add_answer_options(parser, defaults)
+    return parser
+
+
+def _add_fault_options(parser: argparse.ArgumentParser, defaults: FakeLLMConfig) -> None:
+    """How slow and how unreliable the fake is: latency, its own rate limit, injected failures."""
     add = parser.add_argument
-    add("--host", default="127.0.0.1")
-    add("--port", type=int, default=8089)
     add("--latency-ms", type=float, default=defaults.latency_ms, help="delay per request")
     add(
         "--requests-per-second",
@@ -113,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.rate_drop_item,
         help="share of items left out of an answer about several items",
     )
+
+
+def _add_answer_options(parser: argparse.ArgumentParser, defaults: FakeLLMConfig) -> None:
+    """What the answers look like: logprobs, their alternatives, and how often they are right."""
+    add = parser.add_argument
     add(
         "--logprobs",
         action=argparse.BooleanOptionalAction,
@@ -138,7 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.confidence_spread,
         help="how far below the hint a named label's probability may fall, per item",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,58 @@
+"""Batches: what is sent to label, what is accepted, and how a batch stands."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from labelwise.api.schemas.items import ItemIn
+from labelwise.spec import StrictModel
+
+
+class BatchCreate(StrictModel):
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class BatchAccepted(BaseModel):
+    id: int
+    items: int
+    created: int = Field(description="items new to the project")
+    existing: int = Field(description="items whose external_id the project already had")
+
+
+class RelabelAccepted(BaseModel):
+    id: int = Field(description="the batch (or, for the review queue, the project) relabeled")
+    version: int = Field(description="the project version the items are labeled with now")
+    relabeled: int = Field(description="items put back to pending; human labels are kept")
+
+
+# What a batch's LLM calls have used and cost so far.
+class BatchUsage(BaseModel):
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    cost_per_item_usd: float = Field(default=0.0, description="over the items labeled so far")
+    cache_hits: int = Field(default=0, description="items labeled from the result cache")
+
+
+class ProviderBatchPublic(BaseModel):
+    """A batch-mode submission: where the provider's batch stands, and once collected, what came
+    back (`answered` requests, `labeled` items, items `sent_online`)."""
+
+    id: str
+    status: str
+    requests: int
+    submitted_at: str
+    counts: dict[str, int] | None
+
+
+class BatchPublic(BaseModel):
+    id: int
+    project_id: int
+    status: Literal["running", "completed"]
+    mode: Literal["online", "batch"]
+    counts: dict[str, int]
+    usage: BatchUsage
+    provider_batches: list[ProviderBatchPublic] = Field(default_factory=list)
