@@ -24,8 +24,8 @@ from labelwise.scoring.calibration import calibrate
 from labelwise.scoring.consensus import method_to_route_by
 from labelwise.scoring.rerouting import method_changed, reroute_scope
 from labelwise.spec import ProjectSpec
-from labelwise.store.calibration_gold import recent_gold, recent_gold_by_method
 from labelwise.store.calibrations import locked_calibration, stale_versions, store_calibration
+from labelwise.store.gold import gold_by_method, recent_gold
 from labelwise.store.reroute import apply_method
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def _gold_to_calibrate_on(
     """With consensus, the scoring method to route by and the gold as that method scored it;
     otherwise (or before any method has gold) no method and the gold as the version stored it."""
     if spec.consensus.enabled:
-        by_method = recent_gold_by_method(
+        by_method = gold_by_method(
             connection, project_id=project_id, version=version, limit=max_gold
         )
         pairs = {name: scored(records, spec.task) for name, records in by_method.items()}

@@ -2,11 +2,18 @@
 
 The truth is the item's `ground_truth` if the client sent one, else a reviewer's final label.
 Gold is never shown to the model with its answer; it measures the model.
+
+Calibration reads only a version's most recent gold (`limit`): it runs after every write that
+brings gold, reading all of a large project's gold each time would grow without bound, and the
+most recent gold says the most about how the model labels the items arriving now.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
 
 from labelwise.domain import GoldRecord
 from labelwise.store.models import Item, Prediction
@@ -39,38 +46,75 @@ def gold_by_version(
     ).all()
     found: dict[int, dict[int, GoldRecord]] = {v: {} for v in versions_wanted}
     for version, item_id, value, confidence, ground_truth, reviewed in rows:
-        truth = ground_truth if ground_truth is not None else reviewed
+        truth = _truth(ground_truth, reviewed)
         if value is not None and truth is not None:
             found[version][item_id] = GoldRecord(value, confidence, truth)
     return found
 
 
-def gold_records(connection: Connection, *, project_id: int, version: int) -> list[GoldRecord]:
-    """Every gold item the version's model gave a label, with its confidence and the truth."""
-    found = gold_by_version(connection, project_id=project_id, versions_wanted=[version])
-    return list(found[version].values())
+def recent_gold(
+    connection: Connection, *, project_id: int, version: int, limit: int
+) -> list[GoldRecord]:
+    """The version's labels of its `limit` most recent gold items, with confidence and truth."""
+    statement = _of_version(
+        select(
+            predictions.c.value, predictions.c.confidence, items.c.ground_truth, items.c.label_value
+        ).where(predictions.c.value.is_not(None)),
+        project_id=project_id,
+        version=version,
+        limit=limit,
+    )
+    found = []
+    for value, confidence, ground_truth, reviewed in connection.execute(statement):
+        truth = _truth(ground_truth, reviewed)
+        if value is not None and truth is not None:
+            found.append(GoldRecord(value, confidence, truth))
+    return found
 
 
 def gold_by_method(
-    connection: Connection, *, project_id: int, version: int
+    connection: Connection, *, project_id: int, version: int, limit: int | None = None
 ) -> dict[str, list[GoldRecord]]:
-    """With consensus: the version's gold as each scoring method labeled and scored it."""
-    rows = connection.execute(
-        select(predictions.c.scores, items.c.ground_truth, items.c.label_value)
-        .join(items, items.c.id == predictions.c.item_id)
+    """With consensus: the version's gold (its `limit` most recent items, or all) as each scoring
+    method labeled and scored it."""
+    statement = _of_version(
+        select(predictions.c.scores, items.c.ground_truth, items.c.label_value).where(
+            predictions.c.scores.is_not(None)
+        ),
+        project_id=project_id,
+        version=version,
+        limit=limit,
+    )
+    return _per_method(connection.execute(statement))
+
+
+def _of_version(
+    statement: Select[Any], *, project_id: int, version: int, limit: int | None
+) -> Select[Any]:
+    """`statement` over the version's gold, newest item first."""
+    return (
+        statement.join(items, items.c.id == predictions.c.item_id)
         .where(
             items.c.project_id == project_id,
             items.c.gold.is_(True),
             predictions.c.version == version,
-            predictions.c.scores.is_not(None),
         )
-    ).all()
+        .order_by(items.c.id.desc())
+        .limit(limit)
+    )
+
+
+def _per_method(rows: Iterable[Any]) -> dict[str, list[GoldRecord]]:
     found: dict[str, list[GoldRecord]] = {}
     for scores, ground_truth, reviewed in rows:
-        truth = ground_truth if ground_truth is not None else reviewed
+        truth = _truth(ground_truth, reviewed)
         for method, stored in (scores or {}).items():
             if truth is not None and stored.get("value") is not None:
                 found.setdefault(method, []).append(
                     GoldRecord(stored["value"], stored.get("confidence"), truth)
                 )
     return found
+
+
+def _truth(ground_truth: Any, reviewed: Any) -> Any:
+    return ground_truth if ground_truth is not None else reviewed
