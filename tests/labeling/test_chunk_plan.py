@@ -8,6 +8,7 @@ from labelwise.domain import Confidence, ConfidenceMethod, LabelOutcome, Usage
 from labelwise.errors import ReviewReason
 from labelwise.labeling.chunk_plan import (
     copied,
+    fits_task,
     packs_of,
     plan_chunk,
     spend_limit_reached,
@@ -140,3 +141,30 @@ def test_a_stopped_item_goes_to_review_without_a_call() -> None:
     outcome = spend_limit_reached(item(5, "a"))
     assert (outcome.item_id, outcome.error_reason) == (5, ReviewReason.SPEND_LIMIT)
     assert outcome.usage == Usage() and outcome.attempts == 0
+
+
+MULTI = ProjectSpec.model_validate(
+    {
+        "task": {"type": "classification", "labels": ["a", "b", "c"], "multi_label": True},
+        "model": {"name": "test-model"},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("project", "label", "fits"),
+    [
+        (spec(), "positive", True),
+        (spec(), "neutral", False),  # a label the version no longer has
+        (spec(), ["positive"], False),  # a multi-label answer, shown to a single-label task
+        (spec(), 3, False),
+        (MULTI, ["a", "c"], True),
+        (MULTI, "b", True),  # a lone label is a set of one
+        (MULTI, ["a", "z"], False),
+        (MULTI, [], True),  # no label applies
+    ],
+)
+def test_a_reviewed_example_fits_the_task_as_it_is_now(
+    project: ProjectSpec, label: object, fits: bool
+) -> None:
+    assert fits_task(project, label) is fits

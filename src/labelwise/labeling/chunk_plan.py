@@ -18,6 +18,7 @@ from labelwise.domain import LabelOutcome, Usage
 from labelwise.errors import ReviewReason
 from labelwise.spec import ProjectSpec
 from labelwise.store.labeling import ClaimedItem
+from labelwise.tasks import TASK_TYPES
 
 VersionKey = tuple[int, int]
 """(project id, version): the project version an item was posted under."""
@@ -96,3 +97,13 @@ def spend_limit_reached(item: ClaimedItem) -> LabelOutcome:
         error_reason=ReviewReason.SPEND_LIMIT,
         error_message="the project has reached its spend limit; no call was made",
     )
+
+
+def fits_task(spec: ProjectSpec, label: object) -> bool:
+    """Whether a reviewed label can be shown as an example to the version's task as it is now
+    (its labels may have changed since the review): the task type checks, as it does gold."""
+    try:
+        TASK_TYPES[spec.task.type].checked_value(spec.task, label)
+    except ValueError:
+        return False
+    return True

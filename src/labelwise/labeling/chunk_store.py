@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.cost.pricing import price_for
 from labelwise.domain import Example, LabelOutcome
-from labelwise.labeling.chunk_plan import VersionKey
+from labelwise.labeling.chunk_plan import VersionKey, fits_task
 from labelwise.labeling.examples import ExampleIndex
 from labelwise.labeling.labeler import Labeler
 from labelwise.labeling.outcomes import outcome_row
@@ -140,14 +140,9 @@ def examples_for(
             with read_only(engine).connect() as connection:
                 index = ExampleIndex(reviewed_examples(connection, project_id=item.project_id))
             cache.put(item.project_id, index)
-        allowed = set(spec.task.label_names)
         similar = index.most_similar(item.data, k * 2, exclude_item=item.id)
-        chosen[item.id] = [e for e in similar if _labels_of(e.label) <= allowed][:k]
+        chosen[item.id] = [e for e in similar if fits_task(spec, e.label)][:k]
     return chosen
-
-
-def _labels_of(value: object) -> set[str]:
-    return {str(v) for v in value} if isinstance(value, list) else {str(value)}
 
 
 def record_finished(settings: Settings, engine: Engine, finished: Sequence[FinishedItem]) -> int:
