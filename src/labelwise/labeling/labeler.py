@@ -63,7 +63,7 @@ class Labeler:
         self.asker = Asker(settings, clients)
         self.quirks = self.asker.quirks
         self.gates = self.asker.gates
-        # Reviewed items by project, for the learning loop (filled by the pipeline).
+        # Reviewed items by project, for the learning loop (filled as chunks are labeled).
         self.example_cache = ExampleCache()
 
     async def label(
