@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "labelwise"
 
-FOUNDATION = {"errors", "spec", "settings", "domain", "scrub"}
+FOUNDATION = {"errors", "spec", "task_spec", "task_values", "settings", "domain", "scrub"}
 
 # Layer → the layers it may import (besides itself and the foundation).
 MAY_IMPORT: dict[str, set[str]] = {

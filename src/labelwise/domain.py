@@ -179,6 +179,12 @@ class LabelOutcome:
     cache_hit: bool = False
     # The part of `usage` answered through a provider's batch API.
     batch_usage: Usage = field(default_factory=Usage)
+    # Where the task type has parts (spans, fields, a rating's distribution, pairwise orders):
+    # each with its own confidence, JSON-serialisable.
+    parts: Any = None
+    # A usable answer a human must still check (spans not found, pairwise orders disagreeing):
+    # the value is kept, and the item goes to review with this reason whatever its confidence.
+    review_reason: ReviewReason | None = None
 
 
 @dataclass(frozen=True)
@@ -227,3 +233,4 @@ class OutcomeRow:
     rationale: str | None
     scores: dict[str, Any] | None = None
     cache_hit: bool = False
+    parts: Any = None

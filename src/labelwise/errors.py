@@ -25,6 +25,10 @@ class ReviewReason(str, Enum):
     DELIVERY_EXHAUSTED = "delivery_exhausted"
     # The project had spent its limit when the item's turn came: no call was made.
     SPEND_LIMIT = "spend_limit"
+    # Spans: an entity the model named is not in the item's text; it was left out of the value.
+    SPAN_NOT_FOUND = "span_not_found"
+    # Pairwise: asked with the candidates swapped, the model picked differently.
+    ORDER_DISAGREEMENT = "order_disagreement"
 
 
 class LabelwiseError(Exception):

@@ -6,12 +6,21 @@ worker reads them back from the stored version to render prompts and route answe
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from labelwise.task_spec import FewShotExample, LabelDef, RatingScale, TaskSpec
 
 OutputMode = Literal["json_schema", "tool", "json_object"]
 ResultCache = Literal["off", "batch", "project"]
+
+__all__ = [
+    "FewShotExample",
+    "LabelDef",
+    "RatingScale",
+    "TaskSpec",
+]
 
 
 class StrictModel(BaseModel):
@@ -20,55 +29,6 @@ class StrictModel(BaseModel):
     or inf."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class LabelDef(StrictModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
-
-
-class FewShotExample(StrictModel):
-    data: dict[str, Any]
-    label: str | list[str]
-
-
-class TaskSpec(StrictModel):
-    type: Literal["classification"] = "classification"
-    labels: list[LabelDef] = Field(min_length=2, max_length=500)
-    guidelines: str = Field(default="", max_length=100_000)
-    multi_label: bool = False
-    # Ask for a short rationale before the label; confidence is still read at the label tokens.
-    rationale: bool = False
-    # The learning loop: this many reviewed items most like each item go into its prompt.
-    examples_from_reviews: int = Field(default=0, ge=0, le=20)
-    examples: list[FewShotExample] = Field(default_factory=list, max_length=50)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _names_become_definitions(cls, value: Any) -> Any:
-        """Labels may be given as plain names or as `{"name", "description"}`."""
-        if isinstance(value, list):
-            return [{"name": v} if isinstance(v, str) else v for v in value]
-        return value
-
-    @model_validator(mode="after")
-    def _labels_unique_and_examples_valid(self) -> TaskSpec:
-        names = self.label_names
-        if len(set(names)) != len(names):
-            raise ValueError("labels must be unique")
-        allowed = set(names)
-        for example in self.examples:
-            given = example.label if isinstance(example.label, list) else [example.label]
-            if not self.multi_label and isinstance(example.label, list):
-                raise ValueError("examples of a single-label task take one label")
-            unknown = [g for g in given if g not in allowed]
-            if unknown:
-                raise ValueError(f"example label {unknown[0]!r} is not one of the labels")
-        return self
-
-    @property
-    def label_names(self) -> list[str]:
-        return [label.name for label in self.labels]
 
 
 # Dollars per million tokens: a thousand times any model's price so far.
@@ -152,6 +112,11 @@ def default_routing() -> RoutingSpec:
     return RoutingSpec(accept_threshold=DEFAULT_ACCEPT_THRESHOLD)
 
 
+# A pairwise question is asked twice (the candidates swapped), so it goes one item per request.
+PACKABLE_TASKS = {"classification", "spans", "extraction", "rating"}
+CONSENSUS_TASKS = {"classification"}
+
+
 class ProjectParts(StrictModel):
     """The parts of a project's definition, each valid on its own. The API's bodies for creating,
     editing and showing a project are built from these fields, so they cannot drift apart."""
@@ -173,9 +138,16 @@ class ProjectSpec(ProjectParts):
     """The versioned part of a project: its parts, checked against each other too."""
 
     @model_validator(mode="after")
-    def _consensus_alone(self) -> ProjectSpec:
+    def _parts_fit_together(self) -> ProjectSpec:
+        kind = self.task.type
         if self.items_per_request > 1 and self.consensus.enabled:
             raise ValueError("consensus asks about one item per request: set items_per_request 1")
+        if self.items_per_request > 1 and kind not in PACKABLE_TASKS:
+            raise ValueError(
+                f"a {kind} task asks about one item per request: set items_per_request 1"
+            )
+        if self.consensus.enabled and kind not in CONSENSUS_TASKS:
+            raise ValueError(f"consensus combines categories' votes: a {kind} task cannot use it")
         return self
 
     @property

@@ -42,6 +42,9 @@ def describe_validation_errors(errors: Sequence[Any], prefix: Sequence[str | int
     parts = []
     for error in errors[:5]:
         location = [str(p) for p in (*prefix, *error.get("loc", ())) if p not in ("body",)]
+        # A check across fields names the one at fault (see `labelwise.task_spec.problem`).
+        if error.get("type") == "task_field":
+            location.append(str(error["ctx"]["field"]))
         field = ".".join(location) or "body"
         parts.append(f"{field}: {error.get('msg', 'invalid')}")
     if len(errors) > 5:

@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from labelwise.spec import TaskSpec
-from labelwise.tasks.base import OutputContract, TaskType
+from labelwise.tasks.base import OutputContract, Reading, TaskType
 from labelwise.tasks.classification import ClassificationTask
 
-TASK_TYPES: dict[str, TaskType] = {ClassificationTask.name: ClassificationTask()}
+TASK_TYPES: dict[str, TaskType] = {}
+
+
+def _register(task_type: TaskType) -> None:
+    TASK_TYPES[task_type.name] = task_type
+
+
+_register(ClassificationTask())
 
 
 def matches(task: TaskSpec, value: Any, truth: Any) -> bool:
@@ -17,4 +24,4 @@ def matches(task: TaskSpec, value: Any, truth: Any) -> bool:
     return TASK_TYPES[task.type].matches(task, value, truth)
 
 
-__all__ = ["TASK_TYPES", "OutputContract", "TaskType", "matches"]
+__all__ = ["TASK_TYPES", "OutputContract", "Reading", "TaskType", "matches"]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from labelwise.domain import Confidence, Example, TokenLogprob
+from labelwise.errors import ReviewReason
 from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
@@ -33,8 +34,41 @@ class OutputContract:
     max_answer_chars: int
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What one answer says of one item: its value, the confidence its logprobs give (None
+    without logprobs, or when they cannot be read), the parts each with their own confidence
+    (per span, per field, ...), and a reason a human must check it although it is usable."""
+
+    value: Any
+    confidence: Confidence | None = None
+    parts: Any = None
+    review_reason: ReviewReason | None = None
+
+
 class TaskType(Protocol):
     name: str
+
+    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The item as each request about it shows it: one view for most types; a pairwise
+        question is asked in both orders, so it has two."""
+        ...
+
+    def read(
+        self,
+        task: TaskSpec,
+        answer: BaseModel,
+        data: Mapping[str, Any],
+        tokens: Sequence[TokenLogprob] | None,
+        region: Region = ROOT,
+    ) -> Reading:
+        """What `answer` (to the request that showed `data`) says of the item; the confidence is
+        read from `tokens` (in `region` of them) when there are any."""
+        ...
+
+    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
+        """The item's reading from one reading per view, in the order `views` gave them."""
+        ...
 
     def contract(self, task: TaskSpec) -> OutputContract: ...
 
@@ -87,10 +121,13 @@ class TaskType(Protocol):
         """The value stored for a validated answer (JSON-serialisable)."""
         ...
 
-    def checked_value(self, task: TaskSpec, value: Any) -> Any:
-        """A value given from outside (an item's `ground_truth`) as it is stored, or ValueError
-        saying why it is not a value of this task: gold outside the task's values would count
-        as right or wrong answers that no answer could match, and skew calibration."""
+    def checked_value(
+        self, task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None
+    ) -> Any:
+        """A value given from outside (an item's `ground_truth`, a reviewer's correction) as it
+        is stored, or ValueError saying why it is not a value of this task: gold outside the
+        task's values would count as right or wrong answers that no answer could match, and
+        skew calibration. With the item's `data`, values that point into it are checked too."""
         ...
 
     def matches(self, task: TaskSpec, value: Any, truth: Any) -> bool:

@@ -18,7 +18,8 @@ from labelwise.scoring import confidence, consensus, self_consistency
 from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
-from labelwise.tasks.base import OutputContract, data_json
+from labelwise.task_values import normalized_value
+from labelwise.tasks.base import OutputContract, Reading, data_json
 from labelwise.tasks.prompts import PromptLibrary
 
 # Answers are judged strictly: no coercion of "true" to true, no unknown keys.
@@ -93,6 +94,23 @@ def _answer_json(task: TaskSpec, label: str | list[str]) -> str:
 
 class ClassificationTask:
     name = "classification"
+
+    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        return [data]
+
+    def read(
+        self,
+        task: TaskSpec,
+        answer: BaseModel,
+        data: Mapping[str, Any],
+        tokens: Sequence[TokenLogprob] | None,
+        region: Region = ROOT,
+    ) -> Reading:
+        scored = self.logprob_confidence(task, tokens, answer, region) if tokens else None
+        return Reading(self.value(answer), scored)
+
+    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
+        return readings[0]
 
     def contract(self, task: TaskSpec) -> OutputContract:
         names, rationale = task.label_names, task.rationale
@@ -170,21 +188,10 @@ class ClassificationTask:
         text = getattr(answer, "rationale", None)
         return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
-    def checked_value(self, task: TaskSpec, value: Any) -> Any:
-        allowed = set(task.label_names)
-        if task.multi_label:
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError("a multi-label project takes a list of label names")
-            unknown = [v for v in value if v not in allowed]
-            if unknown:
-                raise ValueError(f"{_shown_name(unknown[0])} is not one of the labels")
-            return sorted(set(value))
-        if not isinstance(value, str):
-            raise ValueError("must be one label name")
-        if value not in allowed:
-            raise ValueError(f"{_shown_name(value)} is not one of the labels")
-        return value
+    def checked_value(
+        self, task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None
+    ) -> Any:
+        return normalized_value(task, value, data)
 
     def matches(self, task: TaskSpec, value: Any, truth: Any) -> bool:
         """Multi-label values are sets: their order, repeats, and a lone label given as a string

@@ -33,12 +33,13 @@ from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.scoring.routing import effective_threshold
 from labelwise.settings import Settings
-from labelwise.spec import ModelSpec, Price, ProjectParts, ProjectSpec
+from labelwise.spec import ModelSpec, Price, ProjectParts, ProjectSpec, TaskSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
 from labelwise.store.keys import Principal, Role
 from labelwise.store.projects import ProjectRecord, checked_spec
 from labelwise.store.spend import recent_item_data, spent_usd
+from labelwise.tasks import TASK_TYPES
 
 router = APIRouter(route_class=GuardedRoute, prefix="/v1/projects", tags=["projects"])
 
@@ -99,11 +100,19 @@ def check_endpoints(models: Iterable[ModelSpec], settings: Settings, *, team: st
             raise ValidationFailedError(problem)
 
 
+def _check_task_type(task: TaskSpec) -> None:
+    """A task type this deployment can label: its definition alone is not enough."""
+    if task.type not in TASK_TYPES:
+        available = ", ".join(sorted(TASK_TYPES))
+        raise ValidationFailedError(f"task.type: {task.type!r} is not one of {available}")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectPublic)
 def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
     check_endpoints([body.model, *body.consensus.models], settings, team=key.team)
+    _check_task_type(body.task)
     if body.spend_limit_usd is not None or any(
         price is not None for price in (body.model.price, *(m.price for m in body.consensus.models))
     ):
@@ -146,6 +155,8 @@ def update_project(
         settings,
         team=key.team,
     )
+    if body.task is not None:
+        _check_task_type(body.task)
     current = store.get_project(session, team=key.team, project_id=project_id)
     changes = _parts_of(body)
     if body.model is not None:
