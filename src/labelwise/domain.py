@@ -196,6 +196,8 @@ class GoldRecord:
     value: Any
     confidence: float | None
     truth: Any
+    # Where the task type has parts (a pairwise answer in each order): as stored with the value.
+    parts: Any = None
 
 
 @dataclass(frozen=True)
@@ -234,3 +236,6 @@ class OutcomeRow:
     scores: dict[str, Any] | None = None
     cache_hit: bool = False
     parts: Any = None
+    # The task type's reason a human must check a usable answer (also in `reason` when it
+    # routed the item), kept with the prediction so copies of it are routed the same way.
+    review_reason: ReviewReason | None = None

@@ -24,7 +24,7 @@ _FIELDS_OF: dict[str, set[str]] = {
     "spans": {"labels", "text_field"},
     "extraction": {"fields_schema", "text_field"},
     "rating": {"scale", "criteria", "text_field"},
-    "pairwise": {"fields", "context_field", "allow_tie"},
+    "pairwise": {"fields", "context_field", "allow_tie", "criteria"},
 }
 _TYPED_FIELDS = set().union(*_FIELDS_OF.values())
 _SHOWN_NAME = {"fields_schema": "schema"}
@@ -87,7 +87,7 @@ class TaskSpec(_Strict):
     text_field: str = Field(default="text", min_length=1, max_length=200)
     # Extraction: a JSON Schema object of the fields to pull out.
     fields_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    # Rating: the scale and the rubric.
+    # Rating: the scale and the rubric (pairwise: what makes a candidate better).
     scale: RatingScale | None = None
     criteria: str = Field(default="", max_length=20_000)
     # Pairwise: the two item fields holding the candidates, and the one they answer, if any.

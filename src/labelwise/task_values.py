@@ -22,9 +22,7 @@ MAX_SPANS = 1000
 TIE = "tie"
 
 
-def example_error(
-    task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None
-) -> str | None:
+def example_error(task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None) -> str | None:
     try:
         normalized_value(task, value, data)
     except ValueError as exc:
@@ -47,6 +45,8 @@ def normalized_value(task: TaskSpec, value: Any, data: Mapping[str, Any] | None 
 
 
 def pairwise_choices(task: TaskSpec) -> list[str]:
+    """A pairwise value: "a" when the candidate in `fields[0]` is better, "b" when the one in
+    `fields[1]` is, "tie" (only where the task allows it) when neither is."""
     return ["a", "b", TIE] if task.allow_tie else ["a", "b"]
 
 
@@ -117,9 +117,10 @@ def _rating(task: TaskSpec, value: Any) -> int:
 
 def _pairwise(task: TaskSpec, value: Any) -> str:
     choices = pairwise_choices(task)
-    if value not in choices:
-        raise ValueError(f"a pairwise answer is one of {', '.join(choices)}")
-    return str(value)
+    if not isinstance(value, str) or value not in choices:
+        shown = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"a pairwise value is one of {shown} (the better candidate)")
+    return value
 
 
 # --- Extraction -------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def field_value_error(prop: Mapping[str, Any], value: Any) -> str | None:
     if value is None:
         return None
     if "enum" in prop:
-        return None if value in prop["enum"] else "not one of the enum's values"
+        return None if _in_enum(value, prop["enum"]) else "not one of the enum's values"
     types, _ = field_types(prop)
     kind = next(iter(types), "string")
     if kind == "array":
@@ -202,6 +203,11 @@ def field_value_error(prop: Mapping[str, Any], value: Any) -> str | None:
         item = prop.get("items", {})
         return next((e for e in (field_value_error(item, v) for v in value) if e), None)
     return None if _is_kind(kind, value) else f"must be a {kind}"
+
+
+def _in_enum(value: Any, enum: list[Any]) -> bool:
+    """`value in enum`, except that `true` is not `1` (Python says it is; JSON does not)."""
+    return any(v == value and isinstance(v, bool) == isinstance(value, bool) for v in enum)
 
 
 def _is_kind(kind: str, value: Any) -> bool:

@@ -16,6 +16,7 @@ from labelwise.errors import ValidationFailedError
 from labelwise.spec import TaskSpec
 from labelwise.store.labeling import record_outcomes
 from labelwise.store.models import Item, ReviewDecision
+from labelwise.tasks import TASK_TYPES
 from tests.conftest import Keys, outcome
 
 
@@ -147,6 +148,40 @@ def test_corrections_must_be_labels_of_the_project(
             validated_value(task, value)
     else:
         assert validated_value(task, value) == accepted
+
+
+SPAN_DATA = {"text": "Ana \U0001f44b Bo"}  # the wave is one code point, two UTF-16 units
+
+
+def _span(start: int, end: int, text: str) -> list[dict[str, Any]]:
+    return [{"start": start, "end": end, "label": "PER", "text": text}]
+
+
+@pytest.mark.parametrize("registered", [True, False])
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (_span(6, 8, "Bo"), _span(6, 8, "Bo")),
+        (_span(7, 9, "Bo"), None),  # UTF-16 offsets: past the end of the text
+        (_span(0, 3, "Bob"), None),  # the text is not the text at its offsets
+        # Stored sorted by position, whatever order they were sent in.
+        (_span(6, 8, "Bo") + _span(0, 3, "Ana"), _span(0, 3, "Ana") + _span(6, 8, "Bo")),
+        ([{"start": 0, "end": 3, "label": "ORG", "text": "Ana"}], None),
+    ],
+)
+def test_span_corrections_must_point_into_the_items_text(
+    value: Any, accepted: Any, registered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked against the item's data, by the task type or, for a type this deployment cannot
+    label, by the definition's own rules."""
+    if not registered:
+        monkeypatch.delitem(TASK_TYPES, "spans", raising=False)
+    task = TaskSpec(type="spans", labels=["PER"])
+    if accepted is None:
+        with pytest.raises(ValidationFailedError, match=r"^value"):
+            validated_value(task, value, SPAN_DATA)
+    else:
+        assert validated_value(task, value, SPAN_DATA) == accepted
 
 
 def test_undo_renew_and_a_shorter_lease(

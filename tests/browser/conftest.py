@@ -11,24 +11,27 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from labelwise.api.app import create_app
 from labelwise.domain import ItemStatus
+from labelwise.errors import ReviewReason
 from labelwise.local.supervisor import free_port
 from labelwise.settings import Settings
 from labelwise.store.db import make_engine
 from labelwise.store.labeling import record_outcomes
 from labelwise.store.migrate import upgrade
-from labelwise.store.models import Item
+from labelwise.store.models import Batch, Item
+from labelwise.store.projects import checked_spec, create_project
 from tests.conftest import Keys, make_settings, outcome
 
 CHROMIUM = os.environ.get("LABELWISE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -120,3 +123,84 @@ def items_in_review(
     with engine.begin() as connection:
         record_outcomes(connection, rows, now=0.0)
     return project["id"], ids
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An item waiting in review: its data and what the model said of it."""
+
+    data: dict[str, Any]
+    value: Any
+    parts: Any = None
+    reason: ReviewReason = ReviewReason.LOW_CONFIDENCE
+
+
+def project_in_review(
+    engine: Engine, task: dict[str, Any], waiting: list[Waiting], *, team: str = "acme"
+) -> tuple[int, list[int]]:
+    """A project of any task type whose items wait in review, written to the store directly:
+    reviewing must not depend on the type's labeler, and the API creates projects only of the
+    types this deployment can label."""
+    spec = checked_spec({"task": task, "model": {"name": "test-model"}})
+    with Session(engine) as session:
+        project = create_project(session, team=team, name=f"{task['type']} review", spec=spec)
+        batch = Batch(project_id=project.id, team=team, received=len(waiting))
+        session.add(batch)
+        session.flush()
+        rows = [
+            Item(
+                project_id=project.id,
+                batch_id=batch.id,
+                external_id=f"x{i}",
+                data=item.data,
+                status=ItemStatus.PENDING.value,
+                version=1,
+            )
+            for i, item in enumerate(waiting)
+        ]
+        session.add_all(rows)
+        session.commit()
+        ids, batch_id = [row.id for row in rows], batch.id
+    outcomes = [
+        replace(
+            outcome(item_id, batch_id, ItemStatus.REVIEW, confidence=0.55),
+            value=item.value,
+            parts=item.parts,
+            reason=item.reason,
+        )
+        for item_id, item in zip(ids, waiting, strict=True)
+    ]
+    with engine.begin() as connection:
+        record_outcomes(connection, outcomes, now=0.0)
+    return project.id, ids
+
+
+def sign_in(page: Page, server: LiveServer, key: str) -> None:
+    page.goto(f"{server.url}/review")
+    page.locator("#key").fill(key)
+    page.keyboard.press("Enter")
+    # Projects are listed and the first is focused: Enter opens it.
+    expect(page.locator("#project-list button").first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#desk")).to_be_visible()
+
+
+def on_item(page: Page, item_id: int) -> None:
+    expect(page.locator("#item")).to_have_attribute("data-item-id", str(item_id))
+
+
+def labels(engine: Engine, ids: list[int]) -> dict[int, tuple[str, Any, str | None]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Item.id, Item.status, Item.label_value, Item.label_source).where(
+                Item.id.in_(ids)
+            )
+        ).all()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def errors_of(page: Page) -> list[str]:
+    """The script errors the page raises from now on."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

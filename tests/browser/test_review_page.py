@@ -6,39 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from labelwise.store.models import Item
-from tests.browser.conftest import LiveServer, items_in_review
+from tests.browser.conftest import LiveServer, items_in_review, labels, on_item, sign_in
 from tests.conftest import PROJECT, Keys
 
 HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>"><b>bold</b>'
-
-
-def sign_in(page: Page, server: LiveServer, key: str) -> None:
-    page.goto(f"{server.url}/review")
-    page.locator("#key").fill(key)
-    page.keyboard.press("Enter")
-    # Projects are listed and the first is focused: Enter opens it.
-    expect(page.locator("#project-list button").first).to_be_focused()
-    page.keyboard.press("Enter")
-    expect(page.locator("#desk")).to_be_visible()
-
-
-def on_item(page: Page, item_id: int) -> None:
-    expect(page.locator("#item")).to_have_attribute("data-item-id", str(item_id))
-
-
-def labels(engine: Engine, ids: list[int]) -> dict[int, tuple[str, Any, str | None]]:
-    with Session(engine) as session:
-        rows = session.execute(
-            select(Item.id, Item.status, Item.label_value, Item.label_source).where(
-                Item.id.in_(ids)
-            )
-        ).all()
-    return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
 def test_a_reviewer_clears_the_queue_with_the_keyboard(

@@ -31,13 +31,14 @@ def check_item_size(index: int, value: Any, max_bytes: int, field: str = "data")
 
 def checked_item(index: int, item: ItemIn, task: TaskSpec, max_bytes: int) -> NewItem:
     """The item as it is stored: its data and its gold within the size bound, and the gold a
-    value of the project's task (in the form the task keeps it)."""
+    value of the project's task (in the form the task keeps it) that fits the item's data
+    (spans must point at its text)."""
     check_item_size(index, item.data, max_bytes)
     truth = item.ground_truth
     if truth is not None:
         check_item_size(index, truth, max_bytes, field="ground_truth")
         try:
-            truth = TASK_TYPES[task.type].checked_value(task, truth)
+            truth = TASK_TYPES[task.type].checked_value(task, truth, item.data)
         except ValueError as exc:
             raise ValidationFailedError(f"items.{index}.ground_truth: {exc}") from None
     return NewItem(data=item.data, external_id=item.external_id, ground_truth=truth)

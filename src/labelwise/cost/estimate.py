@@ -1,11 +1,12 @@
 """What labeling a number of items will cost, worked out before any is sent.
 
 Prompt tokens are counted on the prompts labeling would render for a sample of items (the
-project's current version, packed `items_per_request` at a time); answer tokens on well-formed
-answers of the task's schema, averaged over its labels, not on `max_tokens`, which only bounds
-them. The cached share follows OpenAI's prefix caching: once a system prompt of at least 1,024
-tokens has been seen, later requests read it from the cache in 128-token steps. Pure arithmetic
-over counts; the rendering is the labeler's.
+project's current version, packed `items_per_request` at a time, every view of an item asked
+alone); answer tokens on the well-formed answers the task type gives (`answer_examples`),
+averaged, not on `max_tokens`, which only bounds them. The cached share follows OpenAI's
+prefix caching: once a system prompt of at least 1,024 tokens has been seen, later requests read
+it from the cache in 128-token steps. Pure arithmetic over counts; the rendering is the
+labeler's.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def answer_tokens(spec: ProjectSpec, size: int) -> float:
     """The tokens of a typical answer about `size` items (one request)."""
     task = spec.task
     examples = TASK_TYPES[task.type].answer_examples(task)
-    per_item = sum(count_tokens(example) for example in examples) / len(examples)
+    per_item = sum(count_tokens(example) for example in examples) / max(len(examples), 1)
     if task.rationale:
         per_item += RATIONALE_TOKENS
     if size == 1:
@@ -80,6 +81,14 @@ def answer_tokens(spec: ProjectSpec, size: int) -> float:
     entry = count_tokens(json.dumps({ID_KEY: str(size)})) - count_tokens("{}")
     envelope = count_tokens(json.dumps({ANSWERS_KEY: []}))
     return envelope + size * (per_item + entry + 1)
+
+
+def views_per_item(size: int, sample_requests: int, sample_size: int) -> int:
+    """How many requests one item takes: packed items share one (packed task types have one
+    view); an item asked alone takes one per view, as many as its sample rendered."""
+    if size > 1 or sample_size == 0:
+        return 1
+    return max(1, round(sample_requests / sample_size))
 
 
 def cached_tokens(system_tokens: int) -> int:
@@ -97,9 +106,11 @@ def estimate(
     price: Price | None,
 ) -> Estimate:
     """`sample_requests`: the messages of each request the sample (`sample_size` items) renders
-    to; the result scales it to `count` items."""
+    to; the result scales it to `count` items. An item asked alone may take several requests,
+    one per view of it (a pairwise question in both orders), each with its own answer."""
     size = spec.items_per_request
-    requests = math.ceil(count / size)
+    views = views_per_item(size, len(sample_requests), sample_size)
+    requests = math.ceil(count / size) * views
     calls = 1 + spec.consensus.samples + len(spec.consensus.models)
     prompt_per_item = sum(chat_prompt_tokens(m) for m in sample_requests) / max(sample_size, 1)
     prompt = round(prompt_per_item * count) * calls
@@ -110,6 +121,7 @@ def estimate(
     cached = cached_tokens(count_tokens(system)) * max(0, requests * calls - 1)
     full, rest = divmod(count, size)
     completion = full * answer_tokens(spec, size) + (answer_tokens(spec, rest) if rest else 0)
+    completion *= views
     completion_tokens = round(completion) * calls
     usage = Usage(prompt, min(cached, prompt), completion_tokens)
     return Estimate(

@@ -129,7 +129,7 @@ def _request_file(
 ) -> tuple[dict[str, list[int]], bytes]:
     """The item ids of each request by custom id, and the JSONL file of the requests: rendered
     as online labeling renders them, packed the same way."""
-    rendered = labeler.requests_for(spec, [item.data for item in group])
+    rendered = labeler.requests.for_items(spec, [item.data for item in group], every_view=False)
     packs = packs_of(group, spec.items_per_request)
     requests = {f"r{n}": [item.id for item in pack] for n, pack in enumerate(packs)}
     lines = [

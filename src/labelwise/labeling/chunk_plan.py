@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from labelwise.domain import LabelOutcome, Usage
 from labelwise.errors import ReviewReason
@@ -99,11 +99,12 @@ def spend_limit_reached(item: ClaimedItem) -> LabelOutcome:
     )
 
 
-def fits_task(spec: ProjectSpec, label: object) -> bool:
+def fits_task(spec: ProjectSpec, label: object, data: Mapping[str, Any] | None = None) -> bool:
     """Whether a reviewed label can be shown as an example to the version's task as it is now
-    (its labels may have changed since the review): the task type checks, as it does gold."""
+    (its labels may have changed since the review): the task type checks, as it does gold,
+    against the example's own `data` when given."""
     try:
-        TASK_TYPES[spec.task.type].checked_value(spec.task, label)
+        TASK_TYPES[spec.task.type].checked_value(spec.task, label, data)
     except ValueError:
         return False
     return True

@@ -141,7 +141,7 @@ def examples_for(
                 index = ExampleIndex(reviewed_examples(connection, project_id=item.project_id))
             cache.put(item.project_id, index)
         similar = index.most_similar(item.data, k * 2, exclude_item=item.id)
-        chosen[item.id] = [e for e in similar if fits_task(spec, e.label)][:k]
+        chosen[item.id] = [e for e in similar if fits_task(spec, e.label, e.data)][:k]
     return chosen
 
 

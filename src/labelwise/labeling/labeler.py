@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +22,10 @@ from labelwise.domain import Confidence, Example, LabelOutcome, Scored
 from labelwise.errors import LabelingError, LLMCallError, ReviewReason
 from labelwise.labeling.asking import Asker
 from labelwise.labeling.examples import ExampleCache
+from labelwise.labeling.readings import merged_reading
 from labelwise.labeling.requests import RequestBuilder
 from labelwise.labeling.votes import (
     Labeled,
-    by_self_consistency,
     consensus_scores,
     failed_outcome,
     labeled_outcome,
@@ -33,6 +33,7 @@ from labelwise.labeling.votes import (
     pack_by_logprob,
     pack_by_self_consistency,
     pack_positions,
+    reading_labeled,
 )
 from labelwise.llm.call import StructuredAnswer, StructuredRequest
 from labelwise.llm.client import LLMClients
@@ -153,23 +154,31 @@ class Labeler:
         meter: CallMeter,
         completion: ChatCompletion | None = None,
     ) -> Labeled:
+        """One request per view of the item (`completion` answers the first); each answer read
+        by the task type, the readings merged into the item's."""
         task_type = self.requests.prepared(spec).task_type
-        request = self.requests.for_item(spec, data, examples)
-        first = await self.asker.first_answer(spec.model, request, meter, completion)
-        own = own_confidence(task_type, spec.task, first)
+        views = task_type.views(spec.task, data)
+        requests = [self.requests.for_item(spec, dict(view), examples) for view in views]
+        firsts = await all_answered(
+            [
+                self.asker.first_answer(spec.model, r, meter, completion if n == 0 else None)
+                for n, r in enumerate(requests)
+            ]
+        )
+        first = firsts[0]
         if spec.consensus.enabled:
-            alternatives = await self._consensus(spec, data, examples, request, first, own, meter)
+            own = own_confidence(task_type, spec.task, first)
+            alternatives = await self._consensus(
+                spec, data, examples, requests[0], first, own, meter
+            )
             if alternatives:
                 chosen = alternatives[default_method(list(alternatives))]
                 rationale = task_type.rationale(first.answer)
                 return Labeled(
                     chosen.value, chosen.confidence, first.model, rationale, alternatives
                 )
-        if own is not None:
-            value, rationale = task_type.value(first.answer), task_type.rationale(first.answer)
-            return Labeled(value, own, first.model, rationale)
-        samples = await self.asker.samples(spec.model, request, meter)
-        return by_self_consistency(task_type, spec.task, first, samples)
+        merged = await merged_reading(self.asker, spec, task_type, views, requests, firsts, meter)
+        return reading_labeled(merged, first.model, task_type.rationale(first.answer))
 
     async def _consensus(
         self,
@@ -229,13 +238,14 @@ class Labeler:
         first = await self.asker.first_answer(spec.model, request, meter, completion)
         content = "".join(t.token for t in first.tokens) if first.tokens else None
         found = pack_positions(first.answer, size, item_model, content)
+        datas = [item.data for item in items]
         if first.tokens is not None:
-            return pack_by_logprob(task_type, spec.task, first, found)
+            return pack_by_logprob(task_type, spec.task, first, found, datas)
         samples = [
             pack_positions(sample, size, item_model, None)
             for sample in await self.asker.samples(spec.model, request, meter)
         ]
-        return pack_by_self_consistency(task_type, spec.task, first.model, found, samples)
+        return pack_by_self_consistency(task_type, spec.task, first.model, found, samples, datas)
 
     async def _ask_alone(
         self, spec: ProjectSpec, items: Sequence[PackItem], outcomes: list[LabelOutcome | None]
@@ -271,3 +281,15 @@ def charge_shared_request(
         outcome.batch_usage = outcome.batch_usage + batch_share
         outcome.attempts += meter.attempts
         outcome.latency_ms += latency_ms
+
+
+async def all_answered(
+    calls: Sequence[Coroutine[Any, Any, StructuredAnswer]],
+) -> list[StructuredAnswer]:
+    """The answers of calls run concurrently, or the first failure once all have finished: a
+    view that fails fails the item, and no call is left running unobserved."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [result for result in results if not isinstance(result, BaseException)]

@@ -1,5 +1,8 @@
 """Turning a labeling outcome into a stored row: routing, cost and the error reason together.
 
+An outcome whose task type asks for a human (`LabelOutcome.review_reason`) goes to review with
+that reason whatever its confidence; its value and parts stay on the prediction for the reviewer.
+
 Both the workers and the synchronous API finish items through here, so an item is routed the same
 way whichever path labeled it.
 """
@@ -35,6 +38,9 @@ def outcome_row(
         value, scored = outcome.alternatives[method].value, outcome.alternatives[method].confidence
     if outcome.error_reason is not None:
         decision = route_failure(outcome.error_reason)
+    elif outcome.review_reason is not None:
+        # A usable answer the task type wants a human to check: kept, but never accepted alone.
+        decision = route_failure(outcome.review_reason)
     else:
         decision = with_audit(
             route(scored.score, spec.routing, calibration),
@@ -64,4 +70,6 @@ def outcome_row(
         rationale=outcome.rationale,
         scores={method: s.to_json() for method, s in outcome.alternatives.items()} or None,
         cache_hit=outcome.cache_hit,
+        parts=outcome.parts,
+        review_reason=outcome.review_reason,
     )

@@ -101,15 +101,24 @@ class RequestBuilder:
         return self._request(spec.model, prepared, user)
 
     def for_items(
-        self, spec: ProjectSpec, items: Sequence[dict[str, Any]]
+        self, spec: ProjectSpec, items: Sequence[dict[str, Any]], *, every_view: bool = True
     ) -> list[StructuredRequest]:
-        """The requests `items` would be sent in, `items_per_request` at a time."""
+        """The requests `items` would be sent in, `items_per_request` at a time. An item asked
+        alone is asked once per view of it (a pairwise question in both orders); with
+        `every_view` False only in its first view, one request per group, as a provider batch
+        carries them (the labeler asks the other views online when the answer arrives)."""
         size = spec.items_per_request
         groups = [items[start : start + size] for start in range(0, len(items), size)]
-        return [
-            self.for_item(spec, group[0], ()) if len(group) == 1 else self.for_pack(spec, group, ())
-            for group in groups
-        ]
+        task_type = self.prepared(spec).task_type
+        requests: list[StructuredRequest] = []
+        for group in groups:
+            if len(group) > 1:
+                requests.append(self.for_pack(spec, group, ()))
+                continue
+            views = task_type.views(spec.task, group[0])
+            shown = views if every_view else views[:1]
+            requests.extend(self.for_item(spec, dict(view), ()) for view in shown)
+        return requests
 
     def _request(self, model: ModelSpec, prepared: PreparedRequest, user: str) -> StructuredRequest:
         top_logprobs = self.settings.llm_top_logprobs

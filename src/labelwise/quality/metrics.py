@@ -101,11 +101,16 @@ def reliability(
     return result, (gap / len(pairs) if pairs else None)
 
 
-def labels_in(value: Any) -> frozenset[str]:
-    """The labels a value gives: each of a multi-label value's, the one of a single label, none
-    of a missing value. Per-label figures count labels, not whole answers."""
-    if value is None:
+def labels_in(value: Any, task: TaskSpec | None = None) -> frozenset[str]:
+    """The labels a value gives: each of a multi-label value's, the one of a single label (a
+    rating's score, a pairwise winner), the entity types of spans, none of a missing value or of
+    extracted fields. Per-label figures count labels, not whole answers."""
+    kind = task.type if task is not None else "classification"
+    if value is None or kind == "extraction":
         return frozenset()
+    if kind == "spans":
+        spans = value if isinstance(value, list) else []
+        return frozenset(str(s["label"]) for s in spans if isinstance(s, dict) and "label" in s)
     return frozenset(map(str, value)) if isinstance(value, list) else frozenset([str(value)])
 
 
@@ -152,12 +157,12 @@ def per_label_scores(records: Sequence[GoldRecord], labels: Sequence[str]) -> li
     return scores
 
 
-def label_counts(values: Iterable[tuple[Any, int]]) -> dict[str, int]:
-    """How often each label was given, from (value, count) pairs; multi-label values count once
-    per label."""
+def label_counts(values: Iterable[tuple[Any, int]], task: TaskSpec | None = None) -> dict[str, int]:
+    """How often each label was given, from (value, count) pairs; multi-label values (and spans)
+    count once per label."""
     counts: Counter[str] = Counter()
     for value, n in values:
-        for label in labels_in(value):
+        for label in labels_in(value, task):
             counts[label] += n
     return dict(counts.most_common())
 

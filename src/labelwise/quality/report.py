@@ -36,6 +36,7 @@ from labelwise.quality.report_models import (
     VersionComparison,
 )
 from labelwise.quality.reviewing import review_agreement
+from labelwise.quality.task_measures import task_measures
 from labelwise.scoring.routing import effective_threshold
 from labelwise.spec import ProjectSpec, TaskSpec
 from labelwise.store.calibrations import version_calibration
@@ -57,6 +58,7 @@ def build_report(
 ) -> QualityReport:
     routing, task = spec.routing, spec.task
     labels = task.label_names
+    classifying = task.type == "classification"
     compared = sorted({*labeled_versions(connection, project_id=project_id), version})
     gold = gold_by_version(connection, project_id=project_id, versions_wanted=compared)
     records = list(gold[version].values())
@@ -81,14 +83,16 @@ def build_report(
         ),
         accuracy_coverage=thinned(accuracy_coverage(pairs)),
         reliability=reliability(pairs)[0],
-        confusion=None
-        if task.multi_label
-        else Confusion(labels=labels, matrix=confusion_matrix(records, labels)),
-        per_label=per_label_scores(records, labels),
+        task_type=task.type,
+        task_measures=task_measures(task, records),
+        confusion=Confusion(labels=labels, matrix=confusion_matrix(records, labels))
+        if classifying and not task.multi_label
+        else None,
+        per_label=per_label_scores(records, labels) if classifying else [],
         predicted_labels=label_counts(
-            predicted_values(connection, project_id=project_id, version=version)
+            predicted_values(connection, project_id=project_id, version=version), task
         ),
-        gold_labels=label_counts((r.truth, 1) for r in records),
+        gold_labels=label_counts(((r.truth, 1) for r in records), task),
         items=status_counts(connection, project_id=project_id, version=version),
         usage=_usage(connection, project_id, version),
         audit=audit_summary(
@@ -178,6 +182,7 @@ def _compare(gold: dict[int, dict[int, GoldRecord]], spec: ProjectSpec) -> list[
             VersionComparison(
                 version=version,
                 gold=summarize_gold(shared, spec.task),
+                task_measures=task_measures(spec.task, shared),
                 coverage_at_target=best_coverage(pairs, target)
                 if target is not None and pairs
                 else None,

@@ -13,6 +13,7 @@ from labelwise.quality.metrics import (
     Proportion,
     ReliabilityBin,
 )
+from labelwise.quality.task_measure_models import TaskMeasures
 from labelwise.spec import RoutingSpec
 
 
@@ -50,6 +51,9 @@ class VersionComparison(BaseModel):
     gold: GoldSummary
     coverage_at_target: float | None = Field(
         description="the most a threshold could accept at the target precision, on this gold"
+    )
+    task_measures: TaskMeasures | None = Field(
+        default=None, description="the task type's own measures on the same gold"
     )
 
 
@@ -95,8 +99,12 @@ class QualityReport(BaseModel):
     best_coverage_at_target: float | None
     accuracy_coverage: list[CurvePoint]
     reliability: list[ReliabilityBin]
-    confusion: Confusion | None
-    per_label: list[LabelScores]
+    task_type: str
+    task_measures: TaskMeasures | None = Field(
+        description="the task type's own measures (spans, extraction, rating, pairwise)"
+    )
+    confusion: Confusion | None = Field(description="single-label classification only")
+    per_label: list[LabelScores] = Field(description="classification only")
     predicted_labels: dict[str, int]
     gold_labels: dict[str, int]
     items: dict[str, int] = Field(description="the version's items by status (and review reason)")

@@ -68,7 +68,7 @@ def ratings_by_item(records: Sequence[DecisionRecord], task: TaskSpec) -> dict[i
         rating = (
             Rating(UNLABELABLE, frozenset([UNLABELABLE]))
             if record.unlabelable
-            else Rating(categories.of(record.value), labels_in(record.value))
+            else Rating(categories.of(record.value), labels_in(record.value, task))
         )
         by_item.setdefault(record.item_id, []).append(rating)
     return by_item

@@ -25,8 +25,8 @@ predictions = Prediction.__table__
 def gold_by_version(
     connection: Connection, *, project_id: int, versions_wanted: list[int]
 ) -> dict[int, dict[int, GoldRecord]]:
-    """Per version, its gold records keyed by item id, so versions can be compared on the items
-    every one of them labeled."""
+    """Per version, its gold records (with their parts) keyed by item id, so versions can be
+    compared on the items every one of them labeled."""
     rows = connection.execute(
         select(
             predictions.c.version,
@@ -35,6 +35,7 @@ def gold_by_version(
             predictions.c.confidence,
             items.c.ground_truth,
             items.c.label_value,
+            predictions.c.parts,
         )
         .join(items, items.c.id == predictions.c.item_id)
         .where(
@@ -45,10 +46,10 @@ def gold_by_version(
         )
     ).all()
     found: dict[int, dict[int, GoldRecord]] = {v: {} for v in versions_wanted}
-    for version, item_id, value, confidence, ground_truth, reviewed in rows:
+    for version, item_id, value, confidence, ground_truth, reviewed, parts in rows:
         truth = _truth(ground_truth, reviewed)
         if value is not None and truth is not None:
-            found[version][item_id] = GoldRecord(value, confidence, truth)
+            found[version][item_id] = GoldRecord(value, confidence, truth, parts)
     return found
 
 

@@ -69,6 +69,7 @@ def _to_view(item: Item, prediction: Prediction | None) -> ItemView:
             "error": scrub_secrets(prediction.error_message),
             "rationale": prediction.rationale,
             "cache_hit": prediction.cache_hit,
+            "parts": prediction.parts,
         },
     )
 

@@ -125,6 +125,8 @@ def _prediction_values(row: OutcomeRow) -> dict[str, Any]:
         "rationale": row.rationale,
         "scores": row.scores,
         "cache_hit": row.cache_hit,
+        "parts": row.parts,
+        "review_reason": row.review_reason.value if row.review_reason else None,
     }
 
 

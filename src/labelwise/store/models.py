@@ -199,6 +199,12 @@ class Prediction(Base):
     error_kind: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     rationale: Mapped[str | None] = mapped_column(Text)
+    # Where the task type has parts (spans, fields, a rating's distribution, pairwise orders):
+    # each with its own confidence.
+    parts: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
+    # A usable answer a human must still check (a span not found, pairwise orders disagreeing):
+    # copies of this prediction go to review for the same reason.
+    review_reason: Mapped[str | None] = mapped_column(String(40))
     # Copied from an earlier prediction for the same content and version: no LLM call was made.
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -40,6 +40,10 @@ _SCORE_REASONS = (
     ReviewReason.UNCALIBRATED.value,
     ReviewReason.NO_CONFIDENCE.value,
     ReviewReason.SPEND_LIMIT.value,
+    # A usable answer the task type wanted checked rests on the model too: a better prompt may
+    # find the span, or answer the same in both orders.
+    ReviewReason.SPAN_NOT_FOUND.value,
+    ReviewReason.ORDER_DISAGREEMENT.value,
 )
 
 

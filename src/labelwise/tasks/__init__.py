@@ -8,6 +8,10 @@ from typing import Any
 from labelwise.spec import TaskSpec
 from labelwise.tasks.base import OutputContract, Reading, TaskType
 from labelwise.tasks.classification import ClassificationTask
+from labelwise.tasks.extraction import ExtractionTask
+from labelwise.tasks.pairwise import PairwiseTask
+from labelwise.tasks.rating import RatingTask
+from labelwise.tasks.spans import SpansTask
 
 TASK_TYPES: dict[str, TaskType] = {}
 
@@ -17,6 +21,10 @@ def _register(task_type: TaskType) -> None:
 
 
 _register(ClassificationTask())
+_register(SpansTask())
+_register(ExtractionTask())
+_register(PairwiseTask())
+_register(RatingTask())
 
 
 def matches(task: TaskSpec, value: Any, truth: Any) -> bool:

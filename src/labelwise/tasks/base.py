@@ -148,10 +148,14 @@ class TaskType(Protocol):
         ...
 
     def self_consistency(
-        self, task: TaskSpec, answers: Sequence[BaseModel]
+        self,
+        task: TaskSpec,
+        answers: Sequence[BaseModel],
+        data: Mapping[str, Any] | None = None,
     ) -> tuple[Any, Confidence]:
         """The majority value over samples (the first answer first) and the share behind it,
-        scored with the method stored as `agreement`."""
+        scored with the method stored as `agreement`. `data`: the item as the samples' request
+        showed it (spans are found in its text)."""
         ...
 
 

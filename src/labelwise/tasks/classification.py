@@ -235,7 +235,10 @@ class ClassificationTask:
         return value, Confidence(score, ConfidenceMethod.COMBINED)
 
     def self_consistency(
-        self, task: TaskSpec, answers: Sequence[BaseModel]
+        self,
+        task: TaskSpec,
+        answers: Sequence[BaseModel],
+        data: Mapping[str, Any] | None = None,
     ) -> tuple[Any, Confidence]:
         if task.multi_label:
             samples = [frozenset(self.value(answer)) for answer in answers]

@@ -17,6 +17,12 @@ from labelwise.quality.report_models import QualityReport
 _INK = "#1f2933"
 _ACCENT = "#2563eb"
 _WARN = "#dc2626"
+# What the distribution counts, by task type (spans: items with each entity type).
+_DISTRIBUTION_TITLES = {
+    "spans": "Entity types the model found (items)",
+    "rating": "Scores the model gave",
+    "pairwise": "Winners the model chose",
+}
 
 
 def _svg_uri(figure: Figure) -> str:
@@ -132,7 +138,7 @@ def distribution_plot(report: QualityReport) -> str | None:
     axes.barh(labels[::-1], [predicted[label] for label in labels[::-1]], color=_ACCENT)
     axes.set_xlabel("items")
     axes.tick_params(axis="y", labelsize=8)
-    axes.set_title("Labels the model gave")
+    axes.set_title(_DISTRIBUTION_TITLES.get(report.task_type, "Labels the model gave"))
     return _svg_uri(figure)
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from labelwise.api.bounds import MAX_ID, CursorQuery, ResourceId, cursor_id
 from labelwise.api.deps import AppState, ReadSessionDep, StateDep, SubmitterKey
-from labelwise.api.export import export_lines
+from labelwise.api.export import conll_response, export_lines
 from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.ingest import iter_batch_items
 from labelwise.api.schemas import (
@@ -279,16 +279,19 @@ def export_batch(
     batch_id: ResourceId,
     key: SubmitterKey,
     state: StateDep,
-    format: Literal["jsonl", "csv"] = "jsonl",
+    format: Literal["jsonl", "csv", "conll"] = "jsonl",
 ) -> StreamingResponse:
     # A short session: the stream below reads page by page with connections of its own, and a
     # session held open for the whole stream would make every export take two.
     with state.read_sessions() as session:
-        store.get_batch(session, team=key.team, batch_id=batch_id)
+        batch = store.get_batch(session, team=key.team, batch_id=batch_id)
+        task = get_project(session, team=key.team, project_id=batch.project_id).spec.task
     views = item_views.iter_batch_items(state.read_engine, batch_id=batch_id)
+    if format == "conll":
+        return conll_response(views, task, batch_id)
     media_type = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(
-        export_lines(views, format),
+        export_lines(views, format, task),
         media_type=media_type,
         headers={"content-disposition": f'attachment; filename="batch-{batch_id}.{format}"'},
     )

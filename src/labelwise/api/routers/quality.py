@@ -43,7 +43,8 @@ def get_quality(
     session: ReadSessionDep,
     version: VersionQuery = None,
 ) -> QualityReport:
-    """Accuracy against coverage, reliability and ECE, confusion, per-label scores, label
+    """Accuracy against coverage, reliability and ECE, confusion and per-label scores
+    (classification), the task type's own measures (spans, extraction, rating, pairwise), label
     distribution, tokens and cost, the audit estimate, and the versions compared on gold."""
     return _report(session, team=key.team, project_id=project_id, version=version)
 

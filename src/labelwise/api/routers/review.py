@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from labelwise.store.item_views import item_view
 from labelwise.store.keys import Principal
 from labelwise.store.models import Item
 from labelwise.store.projects import get_project
+from labelwise.task_values import normalized_value
 from labelwise.tasks import TASK_TYPES
 
 router = APIRouter(route_class=GuardedRoute, prefix="/v1/review", tags=["review"])
@@ -98,12 +100,21 @@ def _claim_response(
     )
 
 
-def validated_value(task: TaskSpec, value: Any) -> Any:
-    """A reviewer's correction must be a value of the project's current version, as gold must."""
+def validated_value(task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None) -> Any:
+    """A reviewer's correction must be a value of the project's current version, as gold must,
+    and fit the item (`data`: spans must point at its text). A type this deployment cannot label
+    is still reviewable: its definition says what its values are."""
     try:
-        return TASK_TYPES[task.type].checked_value(task, value)
+        return _checked(task, value, data)
     except ValueError as exc:
         raise ValidationFailedError(f"value: {exc}") from None
+
+
+def _checked(task: TaskSpec, value: Any, data: Mapping[str, Any] | None) -> Any:
+    task_type = TASK_TYPES.get(task.type)
+    if task_type is None:
+        return normalized_value(task, value, data)
+    return task_type.checked_value(task, value, data)
 
 
 @router.post("/{item_id}")
@@ -144,7 +155,7 @@ def _decided_value(session: Session, item: Item, body: DecisionRequest, task: Ta
     if body.decision == "correct":
         if body.value is None:
             raise ValidationFailedError("value: required when the decision is 'correct'")
-        return validated_value(task, body.value)
+        return validated_value(task, body.value, item.data)
     prediction = store.current_prediction(session, item)
     if prediction is None or prediction.value is None:
         raise ValidationFailedError(
@@ -152,7 +163,7 @@ def _decided_value(session: Session, item: Item, body: DecisionRequest, task: Ta
         )
     # The prediction may come from an older version whose labels the project has since changed.
     try:
-        return TASK_TYPES[task.type].checked_value(task, prediction.value)
+        return _checked(task, prediction.value, item.data)
     except ValueError as exc:
         raise ValidationFailedError(
             f"decision: the model's label does not fit the project's current version ({exc}); "

@@ -36,6 +36,11 @@ class PredictionPublic(BaseModel):
     cache_hit: bool = Field(
         default=False, description="copied from an item with the same content: no LLM call"
     )
+    parts: Any = Field(
+        default=None,
+        description="per span, per field, a rating's distribution or each pairwise order, "
+        "each with its own confidence, for task types that have parts",
+    )
 
 
 class ItemPublic(BaseModel):

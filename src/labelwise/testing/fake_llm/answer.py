@@ -3,17 +3,22 @@
 This module owns walking a JSON schema (`$ref`, `anyOf`, `allOf`, objects, arrays, enums,
 booleans), sampling each choice from the judge's beliefs at the request's temperature, and
 spoiling an answer on purpose when the fault injector asks for one that breaks the schema.
-The beliefs are `judge`'s, the tokens `tokens`'; it knows nothing of HTTP.
+An object in the shape of a task's answer (`shapes`: entities, fields, a score, a winner) has
+that property written by `shaped`. The beliefs are `judge`'s, the tokens `tokens`'; it knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from labelwise.testing.fake_llm.judge import Judge
+from labelwise.testing.fake_llm.request import NO_NOTES, PromptNotes
+from labelwise.testing.fake_llm.shaped import write_shaped
+from labelwise.testing.fake_llm.shapes import answer_shape
 from labelwise.testing.fake_llm.tokens import (
     Alternative,
     StringEnum,
@@ -57,8 +62,11 @@ class AnswerWriter:
         invalid: bool = False,
         pack: Sequence[tuple[str, Judge]] = (),
         drop_rate: float = 0.0,
+        notes: Callable[[], PromptNotes] = lambda: NO_NOTES,
     ) -> None:
         self.judge = judge
+        # What the prompt says beyond the schema, read only when an answer needs it.
+        self.notes = notes
         # A request about several items: the first array of objects gets one element per item,
         # each judged on its own item, with its id written into the element's "id".
         self.pack = list(pack)
@@ -70,7 +78,7 @@ class AnswerWriter:
         # An invalid answer puts a value outside the schema at the first enum or boolean.
         self.invalid = invalid
         self._spoiled = False
-        self._out = TokenWriter()
+        self.out = TokenWriter()
         self._root: dict[str, Any] = {}
 
     def write(self, schema: dict[str, Any] | None) -> list[Token]:
@@ -80,14 +88,14 @@ class AnswerWriter:
         if self.invalid and self.rng.random() < 0.5:
             self._wrong_shape(schema)
         else:
-            self._value(schema, name=None, depth=0)
+            self.value(schema, name=None, depth=0)
             if self.invalid and not self._spoiled:
                 # Nothing to spoil in place (no enum, no boolean): fall back to a wrong shape.
-                self._out = TokenWriter()
+                self.out = TokenWriter()
                 self._wrong_shape(schema)
-        return self._out.finish()
+        return self.out.finish()
 
-    def _spoil_here(self) -> bool:
+    def spoil_here(self) -> bool:
         """Whether to put the wrong value here: the first place an invalid answer can."""
         if self.invalid and not self._spoiled:
             self._spoiled = True
@@ -96,13 +104,13 @@ class AnswerWriter:
 
     def _wrong_shape(self, schema: dict[str, Any]) -> None:
         """Valid JSON that cannot match: the answer wrapped in an array (or an object)."""
-        is_array = self._resolve(schema).get("type") == "array"
-        self._out.struct('{"answer": ' if is_array else "[")
+        is_array = self.resolve(schema).get("type") == "array"
+        self.out.struct('{"answer": ' if is_array else "[")
         self._spoiled = True
-        self._value(schema, name=None, depth=0)
-        self._out.struct("}" if is_array else "]")
+        self.value(schema, name=None, depth=0)
+        self.out.struct("}" if is_array else "]")
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         for _ in range(_MAX_DEPTH):
             ref = schema.get("$ref")
             if isinstance(ref, str) and ref.startswith("#"):
@@ -124,9 +132,9 @@ class AnswerWriter:
             return schema
         return {}
 
-    def _value(self, schema: dict[str, Any], *, name: str | None, depth: int) -> None:
-        out = self._out
-        schema = self._resolve(schema)
+    def value(self, schema: dict[str, Any], *, name: str | None, depth: int) -> None:
+        out = self.out
+        schema = self.resolve(schema)
         if depth > _MAX_DEPTH:
             out.struct("null")
             return
@@ -136,9 +144,9 @@ class AnswerWriter:
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
             if all(isinstance(v, str) for v in enum):
-                self._enum_string(string_enum(tuple(enum)))
+                self.enum_string(string_enum(tuple(enum)))
             else:
-                self._enum_literal(list(dict.fromkeys(json.dumps(v) for v in enum)))
+                self.enum_literal(list(dict.fromkeys(json.dumps(v) for v in enum)))
             return
         kind = schema.get("type")
         if isinstance(kind, list):
@@ -155,7 +163,7 @@ class AnswerWriter:
             for i in range(int(schema.get("minItems", 0) or 0)):
                 if i:
                     out.struct(", ")
-                self._value(items if isinstance(items, dict) else {}, name=name, depth=depth + 1)
+                self.value(items if isinstance(items, dict) else {}, name=name, depth=depth + 1)
             out.struct("]")
         elif kind == "boolean":
             self._boolean(name or "")
@@ -164,39 +172,46 @@ class AnswerWriter:
         elif kind == "null":
             out.struct("null")
         else:
-            self._string(_RATIONALE)
+            self.string(_RATIONALE)
 
     def _pack_array(self, items: dict[str, Any], depth: int) -> None:
         pack, self.pack = self.pack, []
         kept = [entry for entry in pack if self.rng.random() >= self.drop_rate]
-        self._out.struct("[")
+        self.out.struct("[")
         for i, (item_id, judge) in enumerate(kept):
             if i:
-                self._out.struct(", ")
+                self.out.struct(", ")
             self.judge, self._pack_id = judge, item_id
-            self._value(items, name=None, depth=depth + 1)
+            self.value(items, name=None, depth=depth + 1)
         self._pack_id = None
-        self._out.struct("]")
+        self.out.struct("]")
 
-    def _string(self, text: str) -> None:
-        self._out.struct('"')
-        self._out.certain(json_escaped(text))
-        self._out.struct('"')
+    def string(self, text: str) -> None:
+        self.out.struct('"')
+        self.out.certain(json_escaped(text))
+        self.out.struct('"')
+
+    def key(self, key: str, first: bool) -> None:
+        """An object's key and its colon, the comma before it unless it is the first."""
+        self.out.struct('"' if first else ', "')
+        self.out.whole(json_escaped(key))
+        self.out.struct('": ')
 
     def _object(self, schema: dict[str, Any], depth: int) -> None:
-        out = self._out
         properties = schema.get("properties")
-        out.struct("{")
+        self.out.struct("{")
         if isinstance(properties, dict):
+            shape = answer_shape(properties, self.resolve)
             for i, (key, sub) in enumerate(properties.items()):
-                out.struct(', "' if i else '"')
-                out.whole(json_escaped(key))
-                out.struct('": ')
+                self.key(key, i == 0)
+                sub = sub if isinstance(sub, dict) else {}
                 if key == "id" and self._pack_id is not None:
-                    self._string(self._pack_id)
-                    continue
-                self._value(sub if isinstance(sub, dict) else {}, name=key, depth=depth + 1)
-        out.struct("}")
+                    self.string(self._pack_id)
+                elif shape is not None and key == shape.key:
+                    write_shaped(self, shape, self.resolve(sub), depth + 1)
+                else:
+                    self.value(sub, name=key, depth=depth + 1)
+        self.out.struct("}")
 
     def _alternatives(
         self, real: dict[str, float], variant: str | None, forbidden: Sequence[str]
@@ -206,14 +221,16 @@ class AnswerWriter:
             return with_junk(real, variant, forbidden, self.rng)
         return ranked(real)
 
-    def _enum_string(self, enum: StringEnum) -> None:
+    def enum_string(self, enum: StringEnum, probs: Sequence[float] | None = None) -> None:
+        """One of the enum's strings, drawn from `probs` (by default the judge's belief)."""
         values, spelled = enum.values, enum.spelled
-        probs = self.judge.enum_distribution(values)
+        if probs is None:
+            probs = self.judge.enum_distribution(values)
         chosen = pick(probs, self.temperature, self.rng)
-        if self._spoil_here():
-            self._string(_outside(values[chosen], values))
+        if self.spoil_here():
+            self.string(_outside(values[chosen], values))
             return
-        self._out.struct('"')
+        self.out.struct('"')
         alive = range(len(values))
         for position, piece in enumerate(spelled[chosen]):
             # P(next piece | the pieces emitted so far), over the values still possible.
@@ -231,23 +248,24 @@ class AnswerWriter:
                 top = self._alternatives(real, variant, enum.forbidden)
             else:
                 top = ranked(real)
-            self._out.scored(piece, top)
+            self.out.scored(piece, top)
             alive = [i for i in alive if spelled[i][position : position + 1] == (piece,)]
 
-    def _enum_literal(self, values: list[str]) -> None:
+    def enum_literal(self, values: list[str], probs: Sequence[float] | None = None) -> None:
         """An enum of numbers, booleans or mixed JSON: one token per value."""
-        probs = self.judge.enum_distribution(values)
+        if probs is None:
+            probs = self.judge.enum_distribution(values)
         chosen = pick(probs, self.temperature, self.rng)
-        self._out.scored(values[chosen], ranked(dict(zip(values, probs, strict=True))))
+        self.out.scored(values[chosen], ranked(dict(zip(values, probs, strict=True))))
 
     def _boolean(self, name: str) -> None:
-        if self._spoil_here():
-            self._out.struct('"yes"')
+        if self.spoil_here():
+            self.out.struct('"yes"')
             return
         p_true = self.judge.true_probability(name)
         value = "true" if pick([p_true, 1.0 - p_true], self.temperature, self.rng) == 0 else "false"
         real = {"true": p_true, "false": 1.0 - p_true}
-        self._out.scored(value, self._alternatives(real, value.capitalize(), ["null"]))
+        self.out.scored(value, self._alternatives(real, value.capitalize(), ["null"]))
 
 
 def _outside(chosen: str, values: Sequence[str]) -> str:

@@ -28,7 +28,12 @@ from labelwise.testing.fake_llm.faults import (
 )
 from labelwise.testing.fake_llm.judge import Judge, stable_seed
 from labelwise.testing.fake_llm.limits import RequestLimit
-from labelwise.testing.fake_llm.request import BadRequest, ChatRequest, parse_chat_request
+from labelwise.testing.fake_llm.request import (
+    BadRequest,
+    ChatRequest,
+    parse_chat_request,
+    prompt_notes,
+)
 from labelwise.testing.fake_llm.stats import Stats
 
 
@@ -138,6 +143,7 @@ class ChatCompletions:
                 invalid=faults.invalid,
                 pack=[(item_id, judged(text)) for item_id, text in request.packed_items],
                 drop_rate=config.rate_drop_item,
+                notes=lambda: prompt_notes(request.messages),
             )
             tokens = writer.write(request.mode.schema)
             finish = complete_finish

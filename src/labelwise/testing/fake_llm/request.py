@@ -204,3 +204,48 @@ def _packed_items(messages: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]
         if found:
             return tuple((item_id, text.strip()) for item_id, text in found)
     return ()
+
+
+@dataclass(frozen=True)
+class PromptNotes:
+    """What the system prompt says beyond the schema: the labels it lists (`- "name":
+    description` lines) by name, and the item field it says the text is in (`the item's "body"
+    field`), if it names one."""
+
+    labels: dict[str, str]
+    text_field: str | None
+
+
+NO_NOTES = PromptNotes({}, None)
+_LABEL_LINE = re.compile(r'^- ("(?:[^"\\]|\\.)*")(?:: (.*))?$', re.MULTILINE)
+_TEXT_FIELD = re.compile(r'(?:item\'s|its) ("(?:[^"\\]|\\.)*") field')
+_notes: dict[str, PromptNotes] = {}
+
+
+def prompt_notes(messages: list[dict[str, Any]]) -> PromptNotes:
+    """The notes of the request's system messages (read once per distinct prompt: every item of
+    a project sends the same one)."""
+    text = "\n".join(
+        message_text(m.get("content")) for m in messages if m.get("role") in SYSTEM_ROLES
+    )
+    notes = _notes.get(text)
+    if notes is None:
+        labels: dict[str, str] = {}
+        for match in _LABEL_LINE.finditer(text):
+            name = _json_string(match.group(1))
+            if name is not None:
+                labels[name] = (match.group(2) or "").strip()
+        field = _TEXT_FIELD.search(text)
+        notes = PromptNotes(labels, _json_string(field.group(1)) if field else None)
+        if len(_notes) > _MAX_SCHEMA_LINES:
+            _notes.clear()
+        _notes[text] = notes
+    return notes
+
+
+def _json_string(quoted: str) -> str | None:
+    try:
+        value = json.loads(quoted)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
