@@ -22,7 +22,8 @@ Scenarios (`--only` names):
   claims  50 reviewers claim from one review queue at once: never two live claims on one item; an
           abandoned claim is claimable again within its lease + 30 s; a late submit gets 409
   corpus  200 prompt-injection items labeled (batch and synchronous): every label is in the label
-          set, no 5xx, nothing left pending, the data stored as sent
+          set, no 5xx, nothing left pending, the data stored as sent; labeled again by a spans
+          project, every span points at its own text
   spend   concurrent batches and synchronous calls against a spend limit: what the project spent
           never passes the limit plus one reservation (the largest single request's estimate)
   load    200 concurrent mixed requests while a worker is killed: no 5xx, none unanswered within

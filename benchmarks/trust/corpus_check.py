@@ -1,7 +1,8 @@
 """The corpus scenario: 200 prompt-injection items (see `corpus`) labeled by the hostile fake LLM,
 as one batch and again one synchronous call each. Promises: every label and prediction is in the
 label set; hostile input never gets a 5xx or no answer; every item is labeled or in review; every
-item is stored as sent, or refused with a 4xx that says why.
+item is stored as sent, or refused with a 4xx that says why. The same items labeled by a spans
+project: no 5xx, and every span points at its own text.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def scenario_corpus(stack: Stack, args: argparse.Namespace, result: Result) -> N
         stored=[item for batch_id in batch_ids for item in api.items(stack.admin, batch_id)],
         answered=[o.body["items"][0] for o in sync_outcomes if o.status == 200],
     )
-    _judge(run, result, spans=_spans_support(stack, api))
+    _judge(run, result, spans=_check_spans(stack, api, corpus, result))
 
 
 @dataclass
@@ -201,19 +202,44 @@ async def _one_by_one(
         return await asyncio.gather(*(one(client, item) for item in items))
 
 
-def _spans_support(stack: Stack, api: Api) -> str:
-    """Spans are checked once the task type exists; until then, say so."""
+SPAN_TYPES = ["PERSON", "ORG"]
+
+
+def _check_spans(stack: Stack, api: Api, corpus: list[dict[str, Any]], result: Result) -> str:
+    """The same hostile items labeled by a spans project, one synchronous call each: no 5xx,
+    and every span the answers keep points at its own text (`text == data.text[start:end]`)."""
     response = api.call(
         "POST",
         "/v1/projects",
         stack.admin,
         {
-            "name": "trust-spans-probe",
-            "model": {"name": "fake"},
-            "task": {"type": "spans", "labels": ["PERSON", "ORG"], "guidelines": "Mark names."},
+            "name": "trust-spans",
+            "model": {"name": "fake-hostile", "base_url": stack.llm["hostile"]},
+            "task": {"type": "spans", "labels": SPAN_TYPES, "guidelines": "Mark names."},
+            "result_cache": "off",
         },
     )
     if response.status_code != 201:
         has_module = any(p.stem.startswith("span") for p in TASKS_DIR.glob("*.py"))
         return f"not-checked(no-spans-task:{response.status_code},module={has_module})"
-    return "supported-but-unchecked"
+    items = [{"data": i["data"]} for i in corpus]
+    outcomes = asyncio.run(_one_by_one(stack, response.json()["id"], items, "label"))
+    answered = [o.body["items"][0] for o in outcomes if o.status == 200]
+    spans = [
+        (item, span)
+        for item in answered
+        for span in ((item.get("prediction") or {}).get("value") or [])
+    ]
+    astray = [
+        span
+        for item, span in spans
+        if not isinstance(text := item["data"].get("text"), str)
+        or text[span["start"] : span["end"]] != span["text"]
+        or span["label"] not in SPAN_TYPES
+    ]
+    five_xx = [o for o in outcomes if o.status is None or o.status >= 500]
+    result.promise(not five_xx, "spans: hostile input never gets a 5xx or no answer")
+    result.promise(not astray, "spans: every span points at its own text")
+    if astray:
+        result.evidence.append(f"spans not at their text: {astray[:3]}")
+    return f"checked(items={len(answered)},spans={len(spans)},astray={len(astray)})"
