@@ -168,3 +168,23 @@ def data_json(data: Mapping[str, Any]) -> str:
     """
     encoded = json.dumps(data, ensure_ascii=False, sort_keys=False)
     return encoded.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+# Room in max_tokens for a rationale; prompts ask for one or two sentences.
+RATIONALE_CHARS = 1200
+RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
+
+
+class TaskTypeBase:
+    """What most task types share: an item shown once, as it is (one view, one reading), and a
+    rationale read from the answer's `rationale` property when the task asks for one."""
+
+    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        return [data]
+
+    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
+        return readings[0]
+
+    def rationale(self, answer: BaseModel) -> str | None:
+        text = getattr(answer, "rationale", None)
+        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None

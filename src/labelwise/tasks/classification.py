@@ -19,23 +19,25 @@ from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value
-from labelwise.tasks.base import OutputContract, Reading, data_json
+from labelwise.tasks.base import (
+    RATIONALE_CHARS,
+    RATIONALE_SCHEMA,
+    OutputContract,
+    Reading,
+    TaskTypeBase,
+    data_json,
+)
 from labelwise.tasks.prompts import PromptLibrary
 
 # Answers are judged strictly: no coercion of "true" to true, no unknown keys.
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
-# Room in max_tokens for the rationale; the prompt asks for one or two sentences.
-RATIONALE_CHARS = 1200
-_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
-
-
 def _answer_object(properties: dict[str, Any], *, rationale: bool) -> dict[str, Any]:
     """The answer object; a rationale comes first, so the model reasons before it commits to a
     label (schema-constrained decoding writes properties in schema order)."""
     if rationale:
-        properties = {"rationale": _RATIONALE_SCHEMA, **properties}
+        properties = {"rationale": RATIONALE_SCHEMA, **properties}
     return {
         "type": "object",
         "properties": properties,
@@ -92,11 +94,8 @@ def _answer_json(task: TaskSpec, label: str | list[str]) -> str:
     return json.dumps({"labels": flags}, ensure_ascii=False)
 
 
-class ClassificationTask:
+class ClassificationTask(TaskTypeBase):
     name = "classification"
-
-    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        return [data]
 
     def read(
         self,
@@ -108,9 +107,6 @@ class ClassificationTask:
     ) -> Reading:
         scored = self.logprob_confidence(task, tokens, answer, region) if tokens else None
         return Reading(self.value(answer), scored)
-
-    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
-        return readings[0]
 
     def contract(self, task: TaskSpec) -> OutputContract:
         names, rationale = task.label_names, task.rationale
@@ -183,10 +179,6 @@ class ClassificationTask:
     def answer_examples(self, task: TaskSpec) -> list[str]:
         # Single-label: each label once; multi-label: each label alone set.
         return [_answer_json(task, name) for name in task.label_names]
-
-    def rationale(self, answer: BaseModel) -> str | None:
-        text = getattr(answer, "rationale", None)
-        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
     def checked_value(
         self, task: TaskSpec, value: Any, data: Mapping[str, Any] | None = None

@@ -22,19 +22,20 @@ from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value
 from labelwise.tasks import extraction_schema as schema
-from labelwise.tasks.base import OutputContract, Reading, data_json
-from labelwise.tasks.classification import RATIONALE_CHARS
+from labelwise.tasks.base import (
+    RATIONALE_CHARS,
+    RATIONALE_SCHEMA,
+    OutputContract,
+    Reading,
+    TaskTypeBase,
+    data_json,
+)
 from labelwise.tasks.extraction_compare import field_majority, values_match
 from labelwise.tasks.prompts import PromptLibrary
 
-_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
 
-
-class ExtractionTask:
+class ExtractionTask(TaskTypeBase):
     name = "extraction"
-
-    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        return [data]
 
     def read(
         self,
@@ -50,11 +51,8 @@ class ExtractionTask:
         parts = {name: {"value": v, "confidence": per_field.get(name)} for name, v in value.items()}
         return Reading(value, _item_confidence(per_field), parts)
 
-    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
-        return readings[0]
-
     def contract(self, task: TaskSpec) -> OutputContract:
-        rationale = _RATIONALE_SCHEMA if task.rationale else None
+        rationale = RATIONALE_SCHEMA if task.rationale else None
         extra = RATIONALE_CHARS if task.rationale else 0
         return OutputContract(
             schema.answer_schema(task, rationale_schema=rationale),
@@ -115,10 +113,6 @@ class ExtractionTask:
         answer with every field filled."""
         labels = [e.label for e in task.examples if isinstance(e.label, dict)]
         return [schema.answer_json(task, v) for v in labels or [schema.typical_value(task)]]
-
-    def rationale(self, answer: BaseModel) -> str | None:
-        text = getattr(answer, "rationale", None)
-        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
     def value(self, answer: BaseModel) -> Any:
         return dict(answer.model_dump(by_alias=True)[schema.FIELDS_KEY])

@@ -24,8 +24,13 @@ from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value, pairwise_choices
-from labelwise.tasks.base import OutputContract, Reading
-from labelwise.tasks.classification import RATIONALE_CHARS
+from labelwise.tasks.base import (
+    RATIONALE_CHARS,
+    RATIONALE_SCHEMA,
+    OutputContract,
+    Reading,
+    TaskTypeBase,
+)
 from labelwise.tasks.pairwise_views import (
     AS_GIVEN,
     SWAPPED,
@@ -40,14 +45,13 @@ from labelwise.tasks.pairwise_views import (
 from labelwise.tasks.prompts import PromptLibrary
 
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
-_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
 
 
 def answer_schema(task: TaskSpec) -> dict[str, Any]:
     """`{"winner": enum}`; a rationale comes first so the model reasons before it commits."""
     properties: dict[str, Any] = {"winner": {"type": "string", "enum": letters(task)}}
     if task.rationale:
-        properties = {"rationale": _RATIONALE_SCHEMA, **properties}
+        properties = {"rationale": RATIONALE_SCHEMA, **properties}
     return {
         "type": "object",
         "properties": properties,
@@ -109,7 +113,7 @@ def order_part(reading: Reading, order: tuple[str, str]) -> dict[str, Any]:
     }
 
 
-class PairwiseTask:
+class PairwiseTask(TaskTypeBase):
     name = "pairwise"
 
     def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -204,10 +208,6 @@ class PairwiseTask:
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         return [json.dumps({"winner": letter}) for letter in letters(task)]
-
-    def rationale(self, answer: BaseModel) -> str | None:
-        text = getattr(answer, "rationale", None)
-        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
     def value(self, answer: BaseModel) -> Any:
         """The answer to the item as given (A is `fields[0]`); answers to the swapped view are

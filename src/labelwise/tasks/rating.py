@@ -25,13 +25,17 @@ from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.task_spec import RatingScale
 from labelwise.task_values import normalized_value
-from labelwise.tasks.base import OutputContract, Reading, data_json
+from labelwise.tasks.base import (
+    RATIONALE_CHARS,
+    RATIONALE_SCHEMA,
+    OutputContract,
+    Reading,
+    TaskTypeBase,
+    data_json,
+)
 from labelwise.tasks.prompts import PromptLibrary
 
 KEY = "score"
-# Room in max_tokens for the rationale; the prompt asks for one or two sentences.
-RATIONALE_CHARS = 1200
-_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
 # Answers are judged strictly: no coercion of "4" or 4.0 to 4, no unknown keys.
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
 
@@ -47,7 +51,7 @@ def rating_schema(scores: Sequence[int], *, rationale: bool = False) -> dict[str
     score (schema-constrained decoding writes properties in schema order)."""
     properties: dict[str, Any] = {KEY: {"type": "integer", "enum": list(scores)}}
     if rationale:
-        properties = {"rationale": _RATIONALE_SCHEMA, **properties}
+        properties = {"rationale": RATIONALE_SCHEMA, **properties}
     return {
         "type": "object",
         "properties": properties,
@@ -89,11 +93,8 @@ def parts_of(distribution: Mapping[int, float], chosen: int) -> dict[str, Any]:
     }
 
 
-class RatingTask:
+class RatingTask(TaskTypeBase):
     name = "rating"
-
-    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        return [data]
 
     def read(
         self,
@@ -109,9 +110,6 @@ class RatingTask:
             return Reading(chosen)
         scored = Confidence(distribution[chosen], ConfidenceMethod.LOGPROB)
         return Reading(chosen, scored, parts_of(distribution, chosen))
-
-    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
-        return readings[0]
 
     def contract(self, task: TaskSpec) -> OutputContract:
         scale = _scale(task)
@@ -174,10 +172,6 @@ class RatingTask:
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         return [_answer_json(score) for score in _scale(task).scores]
-
-    def rationale(self, answer: BaseModel) -> str | None:
-        text = getattr(answer, "rationale", None)
-        return text.strip()[:RATIONALE_CHARS] if isinstance(text, str) else None
 
     def value(self, answer: BaseModel) -> Any:
         return answer.model_dump()[KEY]

@@ -28,17 +28,19 @@ from labelwise.scoring.json_regions import ROOT, Region
 from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value
 from labelwise.tasks import spans_answer as shape
-from labelwise.tasks.base import OutputContract, Reading, data_json
+from labelwise.tasks.base import (
+    OutputContract,
+    Reading,
+    TaskTypeBase,
+    data_json,
+)
 from labelwise.tasks.prompts import PromptLibrary
 
 _NEEDS_TEXT = "spans are found in the item's text: read the answer with the item's data"
 
 
-class SpansTask:
+class SpansTask(TaskTypeBase):
     name = "spans"
-
-    def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        return [data]
 
     def read(
         self,
@@ -71,9 +73,6 @@ class SpansTask:
             )
         reason = ReviewReason.SPAN_NOT_FOUND if located.missing else None
         return Reading(located.spans, item, parts, reason)
-
-    def merge(self, task: TaskSpec, readings: Sequence[Reading]) -> Reading:
-        return readings[0]
 
     def contract(self, task: TaskSpec) -> OutputContract:
         names, rationale = task.label_names, task.rationale
@@ -138,10 +137,6 @@ class SpansTask:
             for name in task.label_names
         ]
         return [json.dumps(answer, ensure_ascii=False) for answer in [{"entities": []}, *one]]
-
-    def rationale(self, answer: BaseModel) -> str | None:
-        text = getattr(answer, "rationale", None)
-        return text.strip()[: shape.RATIONALE_CHARS] if isinstance(text, str) else None
 
     def value(self, answer: BaseModel) -> Any:
         """An answer alone has no offsets: its spans are found in the item's text by `read`."""

@@ -17,11 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from labelwise.scoring.span_location import locate, occurrence_of, without_overlaps
 from labelwise.spec import TaskSpec
+from labelwise.tasks.base import RATIONALE_CHARS, RATIONALE_SCHEMA
 
 # Answers are judged strictly: no coercion of "2" to 2, no unknown keys.
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
-_RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
-RATIONALE_CHARS = 1200
 # To size max_tokens: room for this many entities of up to this many characters of text each
 # (a token is at least one character, so this is generous for typical entities). A longer
 # answer is cut off by the provider and goes to review as truncated; a project with long
@@ -73,7 +72,7 @@ def answer_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str,
     decoding writes properties in schema order)."""
     properties: dict[str, Any] = {"entities": {"type": "array", "items": entity_schema(names)}}
     if rationale:
-        properties = {"rationale": _RATIONALE_SCHEMA, **properties}
+        properties = {"rationale": RATIONALE_SCHEMA, **properties}
     return {
         "type": "object",
         "properties": properties,
