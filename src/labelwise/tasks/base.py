@@ -176,8 +176,59 @@ RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of re
 
 
 class TaskTypeBase:
-    """What most task types share: an item shown once, as it is (one view, one reading), and a
-    rationale read from the answer's `rationale` property when the task asks for one."""
+    """What most task types share: an item shown once, as it is (one view, one reading), the
+    item and its examples rendered into the type's `user.j2` / `pack.j2`, and a rationale read
+    from the answer's `rationale` property when the task asks for one. A type says how an
+    example's value is written as an answer (`example_answer_json`)."""
+
+    name: str
+
+    def item_json(self, task: TaskSpec, data: Mapping[str, Any]) -> str:
+        """The item as the prompt shows it between its markers."""
+        return data_json(data)
+
+    def example_answer_json(
+        self, task: TaskSpec, data: Mapping[str, Any], value: Any
+    ) -> str | None:
+        """An example's value written as the model should answer it; None leaves it out."""
+        raise NotImplementedError
+
+    def shown_examples(self, task: TaskSpec, examples: Sequence[Any]) -> list[dict[str, str]]:
+        """Examples (anything with `data` and `label`) as the templates show them."""
+        shown = []
+        for example in examples:
+            answer = self.example_answer_json(task, example.data, example.label)
+            if answer is not None:
+                shown.append(
+                    {"data_json": self.item_json(task, example.data), "answer_json": answer}
+                )
+        return shown
+
+    def user_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        data: Mapping[str, Any],
+        examples: Sequence[Example] = (),
+    ) -> str:
+        return prompts.render(
+            f"{self.name}/user.j2",
+            item_json=self.item_json(task, data),
+            examples=self.shown_examples(task, examples),
+        )
+
+    def pack_prompt(
+        self,
+        task: TaskSpec,
+        prompts: PromptLibrary,
+        items: Sequence[Mapping[str, Any]],
+        examples: Sequence[Example] = (),
+    ) -> str:
+        return prompts.render(
+            f"{self.name}/pack.j2",
+            items=[self.item_json(task, data) for data in items],
+            examples=self.shown_examples(task, examples),
+        )
 
     def views(self, task: TaskSpec, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return [data]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
+from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.scoring import confidence, consensus, self_consistency
 from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
@@ -25,7 +25,6 @@ from labelwise.tasks.base import (
     OutputContract,
     Reading,
     TaskTypeBase,
-    data_json,
 )
 from labelwise.tasks.prompts import PromptLibrary
 
@@ -140,10 +139,7 @@ class ClassificationTask(TaskTypeBase):
             }
             for label in task.labels
         ]
-        examples = [
-            {"data_json": data_json(example.data), "answer_json": _answer_json(task, example.label)}
-            for example in task.examples
-        ]
+        examples = self.shown_examples(task, task.examples)
         return prompts.render(
             f"{self.name}/system.j2",
             multi_label=task.multi_label,
@@ -155,26 +151,8 @@ class ClassificationTask(TaskTypeBase):
             packed=packed,
         )
 
-    def user_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        data: Mapping[str, Any],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        shown = _shown(task, examples)
-        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data), examples=shown)
-
-    def pack_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        items: Sequence[Mapping[str, Any]],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        items_json = [data_json(data) for data in items]
-        shown = _shown(task, examples)
-        return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
+    def example_answer_json(self, task: TaskSpec, data: Mapping[str, Any], value: Any) -> str:
+        return _answer_json(task, value)
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         # Single-label: each label once; multi-label: each label alone set.
@@ -247,13 +225,6 @@ class ClassificationTask(TaskTypeBase):
 def _shown_name(value: str) -> str:
     """A value quoted for an error message, cut short: it came from the client, at any length."""
     return repr(value if len(value) <= 60 else value[:60] + "…")
-
-
-def _shown(task: TaskSpec, examples: Sequence[Example]) -> list[dict[str, str]]:
-    return [
-        {"data_json": data_json(e.data), "answer_json": _answer_json(task, e.label)}
-        for e in examples
-    ]
 
 
 def _chars(answer: dict[str, Any]) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
+from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.scoring.consensus import Vote
 from labelwise.scoring.field_confidence import field_confidences
 from labelwise.scoring.json_regions import ROOT, Region
@@ -28,7 +28,6 @@ from labelwise.tasks.base import (
     OutputContract,
     Reading,
     TaskTypeBase,
-    data_json,
 )
 from labelwise.tasks.extraction_compare import field_majority, values_match
 from labelwise.tasks.prompts import PromptLibrary
@@ -82,31 +81,15 @@ class ExtractionTask(TaskTypeBase):
             guidelines=task.guidelines.strip(),
             text_field_json=json.dumps(task.text_field, ensure_ascii=False),
             fields=fields,
-            examples=_shown(task, [(e.data, e.label) for e in task.examples]),
+            examples=self.shown_examples(task, task.examples),
             answer_schema=answer_schema,
             packed=packed,
         )
 
-    def user_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        data: Mapping[str, Any],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        shown = _shown(task, [(e.data, e.label) for e in examples])
-        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data), examples=shown)
-
-    def pack_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        items: Sequence[Mapping[str, Any]],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        shown = _shown(task, [(e.data, e.label) for e in examples])
-        items_json = [data_json(data) for data in items]
-        return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
+    def example_answer_json(
+        self, task: TaskSpec, data: Mapping[str, Any], value: Any
+    ) -> str | None:
+        return schema.answer_json(task, value) if isinstance(value, Mapping) else None
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         """The project's own examples when it has some (real answers, real lengths), else one
@@ -181,11 +164,3 @@ def _vote_weights(task: TaskSpec, vote: Vote) -> dict[str, float]:
     overall = 1.0 if vote.confidence is None else vote.confidence
     per_field = vote.per_label or {}
     return {name: per_field.get(name, overall) for name in schema.properties(task)}
-
-
-def _shown(task: TaskSpec, pairs: Sequence[tuple[Any, Any]]) -> list[dict[str, str]]:
-    return [
-        {"data_json": data_json(data), "answer_json": schema.answer_json(task, label)}
-        for data, label in pairs
-        if isinstance(label, Mapping)
-    ]

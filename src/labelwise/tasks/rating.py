@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
+from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.scoring import number_choice, score_votes
 from labelwise.scoring.consensus import Vote
 from labelwise.scoring.json_regions import ROOT, Region
@@ -131,10 +131,7 @@ class RatingTask(TaskTypeBase):
     ) -> str:
         scale = _scale(task)
         anchors = sorted(((int(k), text) for k, text in scale.anchors.items()), key=lambda a: a[0])
-        examples = [
-            {"data_json": data_json(text_first(task, e.data)), "answer_json": _answer_json(e.label)}
-            for e in task.examples
-        ]
+        examples = self.shown_examples(task, task.examples)
         return prompts.render(
             f"{self.name}/system.j2",
             rationale=task.rationale,
@@ -148,27 +145,12 @@ class RatingTask(TaskTypeBase):
             packed=packed,
         )
 
-    def user_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        data: Mapping[str, Any],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        item_json = data_json(text_first(task, data))
-        shown = _shown(task, examples)
-        return prompts.render(f"{self.name}/user.j2", item_json=item_json, examples=shown)
+    def item_json(self, task: TaskSpec, data: Mapping[str, Any]) -> str:
+        """The text field first, so the rubric's subject leads."""
+        return data_json(text_first(task, data))
 
-    def pack_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        items: Sequence[Mapping[str, Any]],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        items_json = [data_json(text_first(task, data)) for data in items]
-        shown = _shown(task, examples)
-        return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
+    def example_answer_json(self, task: TaskSpec, data: Mapping[str, Any], value: Any) -> str:
+        return _answer_json(value)
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         return [_answer_json(score) for score in _scale(task).scores]
@@ -218,10 +200,3 @@ class RatingTask(TaskTypeBase):
         return number_choice.score_distribution(
             tokens, key=KEY, scores=_scale(task).scores, chosen=chosen, region=region
         )
-
-
-def _shown(task: TaskSpec, examples: Sequence[Example]) -> list[dict[str, str]]:
-    return [
-        {"data_json": data_json(text_first(task, e.data)), "answer_json": _answer_json(e.label)}
-        for e in examples
-    ]

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labelwise.domain import Confidence, ConfidenceMethod, Example, TokenLogprob
+from labelwise.domain import Confidence, ConfidenceMethod, TokenLogprob
 from labelwise.errors import ReviewReason
 from labelwise.scoring import span_confidence, span_votes
 from labelwise.scoring.consensus import Vote
@@ -32,7 +32,6 @@ from labelwise.tasks.base import (
     OutputContract,
     Reading,
     TaskTypeBase,
-    data_json,
 )
 from labelwise.tasks.prompts import PromptLibrary
 
@@ -97,7 +96,7 @@ class SpansTask(TaskTypeBase):
             }
             for label in task.labels
         ]
-        examples = [_shown_example(task, e.data, e.label) for e in task.examples]
+        examples = self.shown_examples(task, task.examples)
         return prompts.render(
             f"{self.name}/system.j2",
             rationale=task.rationale,
@@ -109,26 +108,9 @@ class SpansTask(TaskTypeBase):
             packed=packed,
         )
 
-    def user_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        data: Mapping[str, Any],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        shown = [_shown_example(task, e.data, e.label) for e in examples]
-        return prompts.render(f"{self.name}/user.j2", item_json=data_json(data), examples=shown)
-
-    def pack_prompt(
-        self,
-        task: TaskSpec,
-        prompts: PromptLibrary,
-        items: Sequence[Mapping[str, Any]],
-        examples: Sequence[Example] = (),
-    ) -> str:
-        shown = [_shown_example(task, e.data, e.label) for e in examples]
-        items_json = [data_json(data) for data in items]
-        return prompts.render(f"{self.name}/pack.j2", items=items_json, examples=shown)
+    def example_answer_json(self, task: TaskSpec, data: Mapping[str, Any], value: Any) -> str:
+        """The example's spans as the model names them: text, type and occurrence."""
+        return shape.answer_json(shape.item_text(task, data), value or [])
 
     def answer_examples(self, task: TaskSpec) -> list[str]:
         """No entity, and one entity of each type (of a typical length)."""
@@ -198,9 +180,3 @@ class SpansTask(TaskTypeBase):
         samples = [shape.locate_entities(text, shape.entities(a)).spans for a in answers]
         value, share = span_votes.majority_spans(samples)
         return value, Confidence(share, ConfidenceMethod.AGREEMENT)
-
-
-def _shown_example(task: TaskSpec, data: Mapping[str, Any], label: Any) -> dict[str, str]:
-    """An example item and its spans as the model should answer them."""
-    text = shape.item_text(task, data)
-    return {"data_json": data_json(data), "answer_json": shape.answer_json(text, label or [])}
