@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2027-01-10 10:00:00
+Create Date: 2026-12-01 17:00:00
 """
 
 from __future__ import annotations
