@@ -135,9 +135,15 @@ def array_elements(content: str, key: str) -> list[Region]:
     member = next((m for m in members_of(content) if m.path == (None,) and m.key == key), None)
     if member is None or content[member.value_start : member.value_start + 1] != "[":
         return []
+    return object_elements(content, member.value_start, _ELEMENT_PATH)
+
+
+def object_elements(content: str, array_start: int, path: tuple[str | None, ...]) -> list[Region]:
+    """The objects of the array opening at `array_start`, in order, as regions whose members
+    have `path`; a truncated tail yields the objects completed before it."""
     regions: list[Region] = []
     depth, start = 0, 0
-    i = member.value_start + 1
+    i = array_start + 1
     while i < len(content):
         c = content[i]
         if c == '"':
@@ -155,6 +161,6 @@ def array_elements(content: str, key: str) -> list[Region]:
                 break  # the array's own closing bracket
             depth -= 1
             if depth == 0 and content[start] == "{":
-                regions.append(Region(_ELEMENT_PATH, start, i + 1))
+                regions.append(Region(path, start, i + 1))
         i += 1
     return regions

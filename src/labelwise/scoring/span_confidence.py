@@ -33,6 +33,7 @@ from labelwise.scoring.json_regions import (
     Region,
     decode_string,
     members_of,
+    object_elements,
     skip_whitespace,
     string_end,
 )
@@ -70,29 +71,7 @@ def entity_regions(content: str, region: Region) -> list[Region]:
     member = _entities_member(content, region)
     if member is None:
         return []
-    path = (*region.path, None, None)
-    regions: list[Region] = []
-    depth, start = 0, 0
-    i = member.value_start + 1
-    while i < len(content):
-        c = content[i]
-        if c == '"':
-            end = string_end(content, i + 1)
-            if end < 0:
-                break
-            i = end + 1
-            continue
-        if c in "{[":
-            start = i if depth == 0 else start
-            depth += 1
-        elif c in "}]":
-            if depth == 0:
-                break  # the array's own closing bracket
-            depth -= 1
-            if depth == 0 and content[start] == "{":
-                regions.append(Region(path, start, i + 1))
-        i += 1
-    return regions
+    return object_elements(content, member.value_start, (*region.path, None, None))
 
 
 def _first_token_share(token: TokenLogprob, lead: str, exact: int) -> float:
