@@ -170,6 +170,15 @@ def data_json(data: Mapping[str, Any]) -> str:
     return encoded.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+def label_definitions(task: TaskSpec) -> list[dict[str, str]]:
+    """The task's labels as prompts list them: each name as JSON (the exact string to answer
+    with, whatever it contains) and its description."""
+    return [
+        {"name_json": json.dumps(label.name, ensure_ascii=False), "description": label.description}
+        for label in task.labels
+    ]
+
+
 # Room in max_tokens for a rationale; prompts ask for one or two sentences.
 RATIONALE_CHARS = 1200
 RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}

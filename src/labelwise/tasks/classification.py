@@ -25,6 +25,7 @@ from labelwise.tasks.base import (
     OutputContract,
     Reading,
     TaskTypeBase,
+    label_definitions,
 )
 from labelwise.tasks.prompts import PromptLibrary
 
@@ -132,13 +133,7 @@ class ClassificationTask(TaskTypeBase):
         answer_schema: str | None,
         packed: bool = False,
     ) -> str:
-        labels = [
-            {
-                "name_json": json.dumps(label.name, ensure_ascii=False),
-                "description": label.description,
-            }
-            for label in task.labels
-        ]
+        labels = label_definitions(task)
         examples = self.shown_examples(task, task.examples)
         return prompts.render(
             f"{self.name}/system.j2",
