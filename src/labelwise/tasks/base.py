@@ -184,6 +184,24 @@ RATIONALE_CHARS = 1200
 RATIONALE_SCHEMA = {"type": "string", "description": "one or two sentences of reasoning"}
 
 
+def strict_object(properties: dict[str, Any]) -> dict[str, Any]:
+    """An object schema with every property required and nothing else allowed."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def answer_object(properties: dict[str, Any], *, rationale: bool) -> dict[str, Any]:
+    """The answer object; a rationale comes first, so the model reasons before it commits to an
+    answer (schema-constrained decoding writes properties in schema order)."""
+    if rationale:
+        properties = {"rationale": RATIONALE_SCHEMA, **properties}
+    return strict_object(properties)
+
+
 class TaskTypeBase:
     """What most task types share: an item shown once, as it is (one view, one reading), the
     item and its examples rendered into the type's `user.j2` / `pack.j2`, and a rationale read

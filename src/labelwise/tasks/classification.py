@@ -21,10 +21,10 @@ from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value
 from labelwise.tasks.base import (
     RATIONALE_CHARS,
-    RATIONALE_SCHEMA,
     OutputContract,
     Reading,
     TaskTypeBase,
+    answer_object,
     label_definitions,
 )
 from labelwise.tasks.prompts import PromptLibrary
@@ -33,21 +33,8 @@ from labelwise.tasks.prompts import PromptLibrary
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
-def _answer_object(properties: dict[str, Any], *, rationale: bool) -> dict[str, Any]:
-    """The answer object; a rationale comes first, so the model reasons before it commits to a
-    label (schema-constrained decoding writes properties in schema order)."""
-    if rationale:
-        properties = {"rationale": RATIONALE_SCHEMA, **properties}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
-
 def single_label_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str, Any]:
-    return _answer_object({"label": {"type": "string", "enum": list(names)}}, rationale=rationale)
+    return answer_object({"label": {"type": "string", "enum": list(names)}}, rationale=rationale)
 
 
 def multi_label_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str, Any]:
@@ -57,7 +44,7 @@ def multi_label_schema(names: Sequence[str], *, rationale: bool = False) -> dict
         "required": list(names),
         "additionalProperties": False,
     }
-    return _answer_object({"labels": flags}, rationale=rationale)
+    return answer_object({"labels": flags}, rationale=rationale)
 
 
 def _answer_model(name: str, fields: dict[str, Any], *, rationale: bool) -> type[BaseModel]:

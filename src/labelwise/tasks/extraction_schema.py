@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from labelwise.spec import TaskSpec
 from labelwise.task_values import field_types, field_value_error
+from labelwise.tasks.base import strict_object
 
 FIELDS_KEY = "fields"
 # Room for one free-text field and for the elements of a list, to size `max_tokens`: generous
@@ -76,21 +77,13 @@ def _value_schema(prop: Mapping[str, Any], *, nullable: bool) -> dict[str, Any]:
 def answer_schema(task: TaskSpec, *, rationale_schema: dict[str, Any] | None) -> dict[str, Any]:
     """`{"fields": {<every field, required, nullable>}}`, a rationale first when asked for."""
     props = properties(task)
-    fields = {
-        "type": "object",
-        "properties": {name: _value_schema(prop, nullable=True) for name, prop in props.items()},
-        "required": list(props),
-        "additionalProperties": False,
-    }
+    fields = strict_object(
+        {name: _value_schema(prop, nullable=True) for name, prop in props.items()}
+    )
     answer: dict[str, Any] = {FIELDS_KEY: fields}
     if rationale_schema is not None:
         answer = {"rationale": rationale_schema, **answer}
-    return {
-        "type": "object",
-        "properties": answer,
-        "required": list(answer),
-        "additionalProperties": False,
-    }
+    return strict_object(answer)
 
 
 def _python_type(prop: Mapping[str, Any], *, nullable: bool) -> Any:

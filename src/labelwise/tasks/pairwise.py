@@ -26,10 +26,10 @@ from labelwise.spec import TaskSpec
 from labelwise.task_values import normalized_value, pairwise_choices
 from labelwise.tasks.base import (
     RATIONALE_CHARS,
-    RATIONALE_SCHEMA,
     OutputContract,
     Reading,
     TaskTypeBase,
+    answer_object,
 )
 from labelwise.tasks.pairwise_views import (
     AS_GIVEN,
@@ -49,15 +49,8 @@ _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
 
 def answer_schema(task: TaskSpec) -> dict[str, Any]:
     """`{"winner": enum}`; a rationale comes first so the model reasons before it commits."""
-    properties: dict[str, Any] = {"winner": {"type": "string", "enum": letters(task)}}
-    if task.rationale:
-        properties = {"rationale": RATIONALE_SCHEMA, **properties}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
+    winner = {"type": "string", "enum": letters(task)}
+    return answer_object({"winner": winner}, rationale=task.rationale)
 
 
 def _answer_model(task: TaskSpec) -> type[BaseModel]:

@@ -27,10 +27,10 @@ from labelwise.task_spec import RatingScale
 from labelwise.task_values import normalized_value
 from labelwise.tasks.base import (
     RATIONALE_CHARS,
-    RATIONALE_SCHEMA,
     OutputContract,
     Reading,
     TaskTypeBase,
+    answer_object,
     data_json,
 )
 from labelwise.tasks.prompts import PromptLibrary
@@ -49,15 +49,7 @@ def _scale(task: TaskSpec) -> RatingScale:
 def rating_schema(scores: Sequence[int], *, rationale: bool = False) -> dict[str, Any]:
     """The answer object; a rationale comes first, so the model reasons before it commits to a
     score (schema-constrained decoding writes properties in schema order)."""
-    properties: dict[str, Any] = {KEY: {"type": "integer", "enum": list(scores)}}
-    if rationale:
-        properties = {"rationale": RATIONALE_SCHEMA, **properties}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
+    return answer_object({KEY: {"type": "integer", "enum": list(scores)}}, rationale=rationale)
 
 
 def _answer_model(scale: RatingScale, *, rationale: bool) -> type[BaseModel]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from labelwise.scoring.span_location import locate, occurrence_of, without_overlaps
 from labelwise.spec import TaskSpec
-from labelwise.tasks.base import RATIONALE_CHARS, RATIONALE_SCHEMA
+from labelwise.tasks.base import RATIONALE_CHARS, answer_object, strict_object
 
 # Answers are judged strictly: no coercion of "2" to 2, no unknown keys.
 _ANSWER_CONFIG = ConfigDict(extra="forbid", strict=True)
@@ -59,26 +59,14 @@ def entity_schema(names: Sequence[str]) -> dict[str, Any]:
             "description": "which occurrence of this text is meant: 1 for the first",
         },
     }
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
+    return strict_object(properties)
 
 
 def answer_schema(names: Sequence[str], *, rationale: bool = False) -> dict[str, Any]:
     """A rationale comes first, so the model reasons before it names entities (constrained
     decoding writes properties in schema order)."""
-    properties: dict[str, Any] = {"entities": {"type": "array", "items": entity_schema(names)}}
-    if rationale:
-        properties = {"rationale": RATIONALE_SCHEMA, **properties}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
+    entities = {"type": "array", "items": entity_schema(names)}
+    return answer_object({"entities": entities}, rationale=rationale)
 
 
 def answer_model(names: Sequence[str], *, rationale: bool = False) -> type[BaseModel]:
