@@ -39,18 +39,26 @@ class Vote:
     per_label: Mapping[str, float] | None = None
 
 
+def vote_mass(votes: Sequence[Vote], options: Sequence[Any]) -> dict[Any, float]:
+    """Each option's summed probability over the votes: a vote puts its confidence on its own
+    value and spreads the rest evenly over the other options; one without a confidence counts
+    as certain."""
+    if not votes:
+        raise ValueError("combining needs at least one vote")
+    mass = dict.fromkeys(options, 0.0)
+    for vote in votes:
+        p = 1.0 if vote.confidence is None else min(max(vote.confidence, 0.0), 1.0)
+        others = [option for option in options if option != vote.value]
+        mass[vote.value] = mass.get(vote.value, 0.0) + p
+        for option in others:
+            mass[option] += (1.0 - p) / len(others)
+    return mass
+
+
 def combine_single(votes: Sequence[Vote], labels: Sequence[str]) -> tuple[str, float]:
     """The label with the most averaged probability, and that probability. Ties go to the first
     vote's label (the project's own model at temperature 0)."""
-    if not votes:
-        raise ValueError("combining needs at least one vote")
-    mass = dict.fromkeys(labels, 0.0)
-    for vote in votes:
-        p = 1.0 if vote.confidence is None else min(max(vote.confidence, 0.0), 1.0)
-        others = [label for label in labels if label != vote.value]
-        mass[vote.value] = mass.get(vote.value, 0.0) + p
-        for label in others:
-            mass[label] += (1.0 - p) / len(others)
+    mass = vote_mass(votes, labels)
     first = votes[0].value
     chosen = max(mass, key=lambda label: (mass[label], label == first))
     return chosen, mass[chosen] / len(votes)

@@ -15,7 +15,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
-from labelwise.scoring.consensus import Vote
+from labelwise.scoring.consensus import Vote, vote_mass
 
 
 def tie_break(tied: Sequence[int], answers: Sequence[int]) -> int:
@@ -41,15 +41,7 @@ def combined_score(votes: Sequence[Vote], scores: Sequence[int]) -> tuple[int, f
     A vote with a confidence puts it on its score and spreads the rest evenly over the scale's
     other scores; one without counts as certain. Without any confidence this is the majority
     and its share."""
-    if not votes:
-        raise ValueError("combining needs at least one vote")
-    mass = dict.fromkeys(scores, 0.0)
-    for vote in votes:
-        p = 1.0 if vote.confidence is None else min(max(vote.confidence, 0.0), 1.0)
-        others = [score for score in mass if score != vote.value]
-        mass[vote.value] = mass.get(vote.value, 0.0) + p
-        for score in others:
-            mass[score] += (1.0 - p) / len(others)
+    mass = vote_mass(votes, scores)
     best = max(mass.values())
     tied = [score for score, m in mass.items() if abs(m - best) <= 1e-12]
     chosen = tie_break(tied, [vote.value for vote in votes])
