@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/calibration.py --gold 1000 --items 2000
 
 A labeled sample goes through the whole stack (API, Redis, workers, store) against the fake LLM,
-once per target precision from 0.80 to 0.99. Each run posts a gold batch (with `ground_truth`)
-and a batch of items whose truth is held back from labelwise, at the same time, so some items are
-labeled before the gold that calibrates them. Once both finish, the held-back truth measures:
+once per target precision from 0.80 to 0.99, each certified with probability 0.95. Each run
+posts a gold batch (with `ground_truth`) and a batch of items whose truth is held back from
+labelwise, at the same time, so some items are labeled before the gold that calibrates them.
+Once both finish, the held-back truth measures:
 
 - achieved precision of the auto-accepted items (with its 95% Wilson interval), against the target;
 - their coverage, against the best coverage any threshold could reach on those items at the
@@ -111,6 +112,8 @@ def run_target(
         "naive_precision": round(sum(naive) / len(naive), 4) if naive else None,
         "naive_coverage": round(len(naive) / len(records), 4),
         "counts": client.get_batch(test_batch["id"])["counts"],
+        # Without a certified threshold: how much gold would certify which coverage.
+        "advice": calibration.get("advice"),
     }
 
 

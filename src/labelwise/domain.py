@@ -18,6 +18,9 @@ class ItemStatus(str, Enum):
     REVIEW = "review"
     REVIEWED = "reviewed"
     FAILED = "failed"
+    # Labeled, under a dataset-error target, waiting for its batch's sample to be reviewed:
+    # neither accepted nor in review until the sample certifies a cut.
+    HELD = "held"
 
 
 class LabelSource(str, Enum):
@@ -114,16 +117,53 @@ class Scored:
 class RoutingDecision:
     status: ItemStatus
     reason: ReviewReason | None = None
+    # Drawn into a random sample ("audit" or "guarantee") with this known probability.
+    sampled: str | None = None
+    sample_probability: float | None = None
+
+
+@dataclass(frozen=True)
+class BatchGuarantee:
+    """A batch's dataset-error guarantee (`scoring.dataset_error`), stored on it as JSON: its
+    sample's rate and, once reviewed, the cut it certified. `state`: "sampling", then
+    "certified" (items at or above `cut` keep the model's label) or "uncertified" (all review)."""
+
+    target_error: float
+    guarantee: float
+    population: int
+    rate: float
+    state: str = "sampling"
+    cut: float | None = None
+    error_bound: float | None = None
+    sampled: int | None = None
+    sampled_errors_kept: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.state != "sampling"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> BatchGuarantee:
+        return cls(**stored)
+
+
+@dataclass(frozen=True)
+class GoldAdvice:
+    """About `gold` gold items (drawn like those so far) would certify `coverage`, if the model
+    kept the precision it shows."""
+
+    coverage: float
+    gold: int
 
 
 @dataclass(frozen=True)
 class Calibration:
     """The threshold a version routes by and what it is expected to deliver, or why there is none.
-
-    `calibrated` says there was enough gold to judge. Calibrated without a threshold means the
-    gold showed that no threshold reaches the target: nothing is accepted. Stored on the version
-    as JSON, so routing reads the same calibration in every process.
-    """
+    `calibrated`: there was enough gold to judge; calibrated without a threshold, gold showed
+    that none is certified and nothing is accepted. Stored on the version as JSON."""
 
     threshold: float | None
     expected_precision: float | None
@@ -134,6 +174,10 @@ class Calibration:
     calibrated: bool = True
     # With consensus: the scoring method routing uses (see `labelwise.scoring.consensus`).
     confidence_method: str | None = None
+    # The probability with which the threshold's precision reaches the target.
+    guarantee: float | None = None
+    # Without a threshold: how much more gold would certify which coverage.
+    advice: tuple[GoldAdvice, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,7 +185,14 @@ class Calibration:
     @classmethod
     def from_json(cls, stored: dict[str, Any]) -> Calibration:
         interval = stored.get("precision_interval")
-        return cls(**{**stored, "precision_interval": tuple(interval) if interval else None})
+        advice = stored.get("advice")
+        return cls(
+            **{
+                **stored,
+                "precision_interval": tuple(interval) if interval else None,
+                "advice": tuple(GoldAdvice(**row) for row in advice) if advice else None,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -185,6 +236,8 @@ class LabelOutcome:
     # A usable answer a human must still check (spans not found, pairwise orders disagreeing):
     # the value is kept, and the item goes to review with this reason whatever its confidence.
     review_reason: ReviewReason | None = None
+    # With a model cascade: what earlier steps cost; `usage` and `model` are the settling step.
+    prior_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -239,3 +292,8 @@ class OutcomeRow:
     # The task type's reason a human must check a usable answer (also in `reason` when it
     # routed the item), kept with the prediction so copies of it are routed the same way.
     review_reason: ReviewReason | None = None
+    # Drawn into a random sample with a known probability (`RoutingDecision`); the place in the
+    # review queue, lowest first (`scoring.routing.review_rank`).
+    sampled: str | None = None
+    sample_probability: float | None = None
+    review_rank: float | None = None

@@ -16,6 +16,8 @@ class ReviewReason(str, Enum):
     NO_CONFIDENCE = "no_confidence"
     UNCALIBRATED = "uncalibrated"
     AUDIT = "audit"
+    # Drawn into the uniform sample a dataset-error guarantee is certified from.
+    GUARANTEE_SAMPLE = "guarantee_sample"
     # Every reviewer asked for has decided and they disagree: an adjudicator decides.
     DISAGREEMENT = "disagreement"
     INVALID_OUTPUT = "invalid_output"

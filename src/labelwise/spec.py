@@ -56,15 +56,29 @@ class ModelSpec(StrictModel):
 
 
 class RoutingSpec(StrictModel):
+    """One policy: a fixed `accept_threshold`; a `target_precision` for the accepted labels,
+    certified on gold; or a `target_error` for the whole batch, certified on a uniform sample
+    reviewers label first. `guarantee` is the probability with which a target holds."""
+
     accept_threshold: float | None = Field(default=None, ge=0, le=1)
     target_precision: float | None = Field(default=None, gt=0, le=1)
+    target_error: float | None = Field(default=None, gt=0, lt=1)
+    guarantee: float = Field(default=0.95, ge=0.5, lt=1)
+    # With target_error: how many items of a batch the sample should hold (None: about
+    # `labelwise.scoring.dataset_error.default_sample_size`).
+    sample_size: int | None = Field(default=None, ge=1, le=1_000_000)
     # The share of accepted items sent to reviewers anyway, to measure the accepted precision.
     audit_rate: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _exactly_one_policy(self) -> RoutingSpec:
-        if (self.accept_threshold is None) == (self.target_precision is None):
-            raise ValueError("give exactly one of accept_threshold or target_precision")
+        given = [self.accept_threshold, self.target_precision, self.target_error]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "give exactly one of accept_threshold, target_precision or target_error"
+            )
+        if self.sample_size is not None and self.target_error is None:
+            raise ValueError("sample_size applies to a target_error policy only")
         return self
 
 
@@ -104,6 +118,15 @@ class ConsensusSpec(StrictModel):
         return self.samples > 0 or bool(self.models)
 
 
+class CascadeSpec(StrictModel):
+    """A stronger model for what the project's model cannot settle: items whose confidence is
+    below `escalate_below`, or without a usable answer, are labeled again by `model`, and its
+    answer is theirs (`labelwise.labeling.cascade`)."""
+
+    model: ModelSpec
+    escalate_below: float = Field(default=0.9, gt=0, le=1)
+
+
 # Until a project says otherwise, the model's answers this sure are accepted without review.
 DEFAULT_ACCEPT_THRESHOLD = 0.8
 
@@ -132,6 +155,8 @@ class ProjectParts(StrictModel):
     # Items sent together in one request, each answered under its own id: fewer requests and
     # prompt tokens per item. What it does to accuracy shows in the quality report's gold.
     items_per_request: int = Field(default=1, ge=1, le=50)
+    # A stronger model for the items the project's model cannot settle (None: none).
+    cascade: CascadeSpec | None = None
 
 
 class ProjectSpec(ProjectParts):
@@ -146,9 +171,30 @@ class ProjectSpec(ProjectParts):
             raise ValueError(
                 f"a {kind} task asks about one item per request: set items_per_request 1"
             )
+        if self.consensus.enabled and self.routing.target_error is not None:
+            raise ValueError(
+                "a target_error cut is certified on one score, and consensus may change it: "
+                "use target_precision or accept_threshold with consensus"
+            )
         if self.consensus.enabled and kind not in CONSENSUS_TASKS:
             raise ValueError(f"consensus combines categories' votes: a {kind} task cannot use it")
+        if self.cascade is not None:
+            self._cascade_fits()
         return self
+
+    def _cascade_fits(self) -> None:
+        """A cascade escalates by one model's confidence, and the record tells which model
+        settled an item by the model's name."""
+        if self.consensus.enabled:
+            raise ValueError(
+                "cascade: a cascade escalates by one model's confidence, and consensus replaces "
+                "it with votes: use either cascade or consensus"
+            )
+        if self.cascade is not None and self.cascade.model.name == self.model.name:
+            raise ValueError(
+                "cascade.model.name: the cascade's model must differ from the project's model "
+                "(each prediction records, by name, which of the two settled it)"
+            )
 
     @property
     def learns_from_gold(self) -> bool:

@@ -133,6 +133,7 @@ def test_batch_json_and_ndjson_are_idempotent(
         "review": 0,
         "reviewed": 0,
         "failed": 0,
+        "held": 0,
     }
     assert progress["usage"] == {
         "prompt_tokens": 0,

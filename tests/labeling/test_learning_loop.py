@@ -63,7 +63,7 @@ def test_reviews_teach_similar_items(
     project_id = client.post("/v1/projects", json=definition, headers=keys.auth("admin")).json()[
         "id"
     ]
-    # The queue is posted first, so the reviewer's claims reach its items.
+    # The reviewer's claims are limited to the queue's batch.
     queue = post(
         client,
         keys,
@@ -89,7 +89,9 @@ def test_reviews_teach_similar_items(
     # A reviewer corrects three of the queued items.
     for _ in range(3):
         claim = client.post(
-            "/v1/review/claim", json={"project_id": project_id}, headers=keys.auth("reviewer")
+            "/v1/review/claim",
+            json={"project_id": project_id, "batch_id": queue},
+            headers=keys.auth("reviewer"),
         ).json()
         client.post(
             f"/v1/review/{claim['item']['id']}",

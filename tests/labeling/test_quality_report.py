@@ -173,7 +173,9 @@ def test_relabel_with_new_guidelines_and_compare_versions(
     project_id, gold_batch = labeled_project["id"], labeled_project["gold_batch"]
     # A reviewer settles one gold item; relabeling must not undo a human decision.
     claim = client.post(
-        "/v1/review/claim", json={"project_id": project_id}, headers=keys.auth("reviewer")
+        "/v1/review/claim",
+        json={"project_id": project_id, "batch_id": gold_batch},
+        headers=keys.auth("reviewer"),
     ).json()
     client.post(
         f"/v1/review/{claim['item']['id']}",

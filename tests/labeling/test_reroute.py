@@ -162,10 +162,10 @@ def version_spec(engine: Engine, project_id: int) -> ProjectSpec:
     [
         # All 50: 40 right at 0.85 above 10 wrong at 0.6.
         (20_000, 0.85, True, 40),
-        # The 35 most recent: the last 25 right ones still reach the target above the 10 wrong.
-        (35, 0.85, True, 40),
-        # The 30 most recent: 20 right are too few to show 90% precision; the oldest 30 (all
-        # right) would have.
+        # The 45 most recent: the last 35 right ones still certify the target above the 10 wrong.
+        (45, 0.85, True, 40),
+        # The 30 most recent: 20 right are too few to certify 90% precision (it takes 29 all
+        # right); the oldest 30 (all right) would have.
         (30, None, True, 0),
         # The 10 most recent are the wrong ones: too little gold to judge.
         (10, None, False, 0),

@@ -69,6 +69,7 @@ def test_batch_is_labeled_and_routed(
         "review": 3,
         "reviewed": 0,
         "failed": 0,
+        "held": 0,
     }
     assert summary["usage"]["prompt_tokens"] > 0
     items = batch_items(client, keys, batch_id)

@@ -147,4 +147,4 @@ def test_new_routing_keeps_the_audit_draw() -> None:
     decision = new_routing(
         item(LOW, 0.7, item_id=audited), version=1, routing=routing, calibration=at(0.5)
     )
-    assert decision == RoutingDecision(ItemStatus.REVIEW, ReviewReason.AUDIT)
+    assert decision == RoutingDecision(ItemStatus.REVIEW, ReviewReason.AUDIT, "audit", 0.5)

@@ -6,13 +6,16 @@ import math
 
 import pytest
 
-from labelwise.domain import Calibration, ItemStatus, RoutingDecision
+from labelwise.domain import BatchGuarantee, Calibration, ItemStatus, RoutingDecision
 from labelwise.errors import ReviewReason
 from labelwise.scoring.routing import (
     audit_draw,
     effective_threshold,
+    review_rank,
     route,
+    route_by_error_cut,
     route_failure,
+    route_item,
     with_audit,
 )
 from labelwise.spec import RoutingSpec
@@ -134,3 +137,83 @@ def test_audit_draw_is_stable_and_takes_about_the_rate() -> None:
         for i in range(10_000)
     )
     assert 900 <= audited <= 1100
+
+
+def test_an_audit_records_its_known_probability() -> None:
+    audited = with_audit(ACCEPTED, item_id=1, version=1, audit_rate=1.0)
+    assert (audited.sampled, audited.sample_probability) == ("audit", 1.0)
+
+
+def guarantee(
+    state: str = "sampling", cut: float | None = None, rate: float = 0.0
+) -> BatchGuarantee:
+    return BatchGuarantee(0.05, 0.95, population=1000, rate=rate, state=state, cut=cut)
+
+
+SAMPLE = RoutingDecision(ItemStatus.REVIEW, ReviewReason.GUARANTEE_SAMPLE, "guarantee", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "batch", "expected"),
+    [
+        # Drawn into the sample: to reviewers first, whatever the confidence.
+        (0.99, guarantee(rate=1.0), SAMPLE),
+        (None, guarantee(rate=1.0), SAMPLE),
+        # Not drawn: held until the sample is reviewed...
+        (0.99, guarantee(), RoutingDecision(ItemStatus.HELD)),
+        (None, guarantee(), review(ReviewReason.NO_CONFIDENCE)),
+        # ...then kept at or above the cut, reviewed below it.
+        (0.9, guarantee("certified", 0.9), ACCEPTED),
+        (0.89, guarantee("certified", 0.9), review(ReviewReason.LOW_CONFIDENCE)),
+        (math.nan, guarantee("certified", 0.0), review(ReviewReason.NO_CONFIDENCE)),
+        # No cut certified: everything goes to review.
+        (0.999, guarantee("uncertified"), review(ReviewReason.LOW_CONFIDENCE)),
+    ],
+)
+def test_route_by_error_cut(
+    confidence: float | None, batch: BatchGuarantee, expected: RoutingDecision
+) -> None:
+    assert route_by_error_cut(confidence, item_id=3, batch_id=1, batch=batch) == expected
+
+
+def test_route_item_under_each_policy() -> None:
+    error_target = RoutingSpec(target_error=0.05)
+    settled = guarantee("certified", 0.5)
+    assert route_item(0.7, error_target, item_id=1, batch_id=1, version=1, batch=settled) == (
+        ACCEPTED
+    )
+    # A batch posted before the project asked for a dataset-error target has no sample.
+    assert route_item(0.7, error_target, item_id=1, batch_id=1, version=1) == review(
+        ReviewReason.UNCALIBRATED
+    )
+    assert route_item(0.9, FIXED, item_id=1, batch_id=1, version=1) == ACCEPTED
+    audited = RoutingSpec(target_error=0.05, audit_rate=1.0)
+    decision = route_item(0.7, audited, item_id=1, batch_id=1, version=1, batch=settled)
+    assert decision.reason is ReviewReason.AUDIT and decision.sample_probability == 1.0
+
+
+@pytest.mark.parametrize(
+    ("decision", "confidence", "low", "high"),
+    [
+        (ACCEPTED, 0.9, None, None),
+        (RoutingDecision(ItemStatus.HELD), 0.9, None, None),
+        # Random samples first, in a drawn order within [-2, -1).
+        (SAMPLE, 0.99, -2.0, -1.0),
+        (review(ReviewReason.AUDIT), 0.99, -2.0, -1.0),
+        (review(ReviewReason.UNCALIBRATED), 0.99, -2.0, -1.0),
+        # Then the lowest confidence; no usable label counts as 0.
+        (review(ReviewReason.LOW_CONFIDENCE), 0.42, 0.42, 0.42),
+        (review(ReviewReason.LLM_ERROR), None, 0.0, 0.0),
+        (review(ReviewReason.NO_CONFIDENCE), math.inf, 0.0, 0.0),
+    ],
+)
+def test_review_rank(
+    decision: RoutingDecision, confidence: float | None, low: float | None, high: float | None
+) -> None:
+    ranks = {review_rank(decision, confidence, item_id=i) for i in range(20)}
+    if low is None:
+        assert ranks == {None}
+    elif low == high:
+        assert ranks == {low}
+    else:
+        assert all(low <= r < high for r in ranks) and len(ranks) == 20

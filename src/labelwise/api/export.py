@@ -55,6 +55,8 @@ def export_record(view: ItemView) -> dict[str, Any]:
             "value": prediction.get("value"),
             "confidence": prediction.get("confidence"),
             "method": prediction.get("method"),
+            # Which model gave the value (with a model cascade: the step that settled it).
+            "model": prediction.get("model"),
             # Only for tasks that ask for one: other exports stay as they were.
             **({"rationale": prediction["rationale"]} if prediction.get("rationale") else {}),
             # Only for task types that have parts (spans, fields, ratings, pairwise orders).

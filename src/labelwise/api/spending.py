@@ -19,8 +19,9 @@ from labelwise.cost.pricing import price_for
 from labelwise.errors import SpendLimitError, ValidationFailedError
 from labelwise.labeling.labeler import Labeler
 from labelwise.settings import Settings
-from labelwise.store.projects import ProjectRecord
-from labelwise.store.spend import lock_budget, waiting_items
+from labelwise.store.projects import ProjectRecord, get_project
+from labelwise.store.relabel import Reserve
+from labelwise.store.spend import item_data, lock_budget, waiting_items
 
 SAMPLE_SIZE = 50
 
@@ -124,3 +125,27 @@ def check_priced(project: ProjectRecord, settings: Settings) -> None:
                 f"under a spend limit, consensus voter {voter.name!r} must be priced like the "
                 f"project's model {spec.model.name!r} (its calls are billed at that price)"
             )
+
+
+def relabel_reservation(
+    labeler: Labeler, settings: Settings, session: Session, team: str
+) -> Reserve:
+    """Relabels take the same budget step as new items, on a sample of the items redone."""
+
+    def reserve(project_id: int, item_ids: list[int], job_ids: list[str]) -> None:
+        project = get_project(session, team=team, project_id=project_id)
+        sample = Reservoir()
+        for item_id in item_ids:
+            sample.add(item_id)
+        data = item_data(session, item_ids=sample.items)
+        reserve_spend(
+            session,
+            labeler,
+            settings,
+            project,
+            data,
+            len(item_ids),
+            job_ids=job_ids,
+        )
+
+    return reserve

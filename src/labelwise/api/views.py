@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from labelwise.api.schemas import ItemPublic, LabelPublic, PredictionPublic
+from labelwise.api.schemas import (
+    BatchGuaranteePublic,
+    ItemPublic,
+    LabelPublic,
+    PredictionPublic,
+)
+from labelwise.domain import BatchGuarantee
 from labelwise.store.item_views import ItemView
 
 
@@ -29,4 +35,16 @@ def item_public(view: ItemView) -> ItemPublic:
         reason=view.reason,
         label=label,
         prediction=prediction_public(view),
+    )
+
+
+def guarantee_public(
+    guarantee: BatchGuarantee | None, counts: dict[str, int]
+) -> BatchGuaranteePublic | None:
+    if guarantee is None:
+        return None
+    return BatchGuaranteePublic(
+        **guarantee.to_json(),
+        waiting_for_sample=counts.get("held", 0),
+        expected_sample=round(guarantee.rate * guarantee.population),
     )

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from labelwise.cost.pricing import price_for
 from labelwise.domain import Example, LabelOutcome
+from labelwise.labeling.cascade import settling_model
 from labelwise.labeling.chunk_plan import VersionKey, fits_task
 from labelwise.labeling.examples import ExampleIndex
+from labelwise.labeling.guarantee import settle_batches
 from labelwise.labeling.labeler import Labeler
 from labelwise.labeling.outcomes import outcome_row
 from labelwise.labeling.recalibration import recalibrate
@@ -30,6 +32,7 @@ from labelwise.spec import ProjectSpec
 from labelwise.store.calibrations import mark_stale, stored_calibrations
 from labelwise.store.db import read_only
 from labelwise.store.examples import reviewed_examples
+from labelwise.store.guarantees import batch_guarantees
 from labelwise.store.labeling import (
     ClaimedItem,
     claim_delivered_items,
@@ -155,17 +158,20 @@ def record_finished(settings: Settings, engine: Engine, finished: Sequence[Finis
     specs = {f.version_key: f.spec for f in finished}
     calibrated = [key for key, spec in specs.items() if spec.learns_from_gold]
     with_gold = {f.version_key for f in finished if f.item.gold} & set(calibrated)
+    sampling = {f.item.batch_id for f in finished if f.spec.routing.target_error is not None}
     with engine.begin() as connection:
         calibrations = stored_calibrations(connection, calibrated, lock=True)
+        guarantees = batch_guarantees(connection, sampling, lock=True)
         rows = [
             outcome_row(
                 f.outcome,
                 batch_id=f.item.batch_id,
                 version=f.item.version,
                 spec=f.spec,
-                price=price_for(f.spec.model, settings.prices),
+                price=price_for(settling_model(f.spec, f.outcome.model), settings.prices),
                 batch_price_factor=settings.batch_price_factor,
                 calibration=calibrations.get(f.version_key),
+                batch_guarantee=guarantees.get(f.item.batch_id),
             )
             for f in finished
         ]
@@ -177,4 +183,6 @@ def record_finished(settings: Settings, engine: Engine, finished: Sequence[Finis
         {key: specs[key] for key in with_gold},
         max_gold=settings.calibration_max_gold,
     )
+    # The batch's last items may come after its sample was reviewed: it can settle now.
+    settle_batches(engine, {b for b, g in guarantees.items() if g is not None and not g.settled})
     return written

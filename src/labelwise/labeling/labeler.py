@@ -21,6 +21,7 @@ from openai.types.chat import ChatCompletion
 from labelwise.domain import Confidence, Example, LabelOutcome, Scored
 from labelwise.errors import LabelingError, LLMCallError, ReviewReason
 from labelwise.labeling.asking import Asker
+from labelwise.labeling.cascade import Cascade
 from labelwise.labeling.examples import ExampleCache
 from labelwise.labeling.readings import merged_reading
 from labelwise.labeling.requests import RequestBuilder
@@ -66,6 +67,7 @@ class Labeler:
         self.gates = self.asker.gates
         # Reviewed items by project, for the learning loop (filled as chunks are labeled).
         self.example_cache = ExampleCache()
+        self.cascade = Cascade(settings)
 
     async def label(
         self,
@@ -108,7 +110,8 @@ class Labeler:
         or answers badly, or every item when the answer as a whole is unusable, is asked again
         alone; when the request itself fails after its retries, its items go to review with
         that reason instead (asking each alone would multiply traffic to a failing provider).
-        `completion`: the answer a provider batch already gave to this request.
+        `completion`: the answer a provider batch already gave to this request. With a cascade,
+        what this model cannot settle is labeled again by the stronger one (`cascade`).
         """
         if len(items) == 1:
             only = items[0]
@@ -119,7 +122,7 @@ class Labeler:
                 examples=only.examples,
                 completion=completion,
             )
-            return [outcome]
+            return await self.cascade.settle(spec, items, [outcome], self.label)
         started = time.perf_counter()
         meter = CallMeter()
         labeled, failure = await self._try_pack(spec, items, meter, completion)
@@ -134,7 +137,7 @@ class Labeler:
         ]
         finished = await self._ask_alone(spec, items, outcomes)
         charge_shared_request(finished, meter, latency_ms)
-        return finished
+        return await self.cascade.settle(spec, items, finished, self.label)
 
     def requests_for(
         self, spec: ProjectSpec, items: Sequence[dict[str, Any]]

@@ -10,9 +10,15 @@ way whichever path labeled it.
 from __future__ import annotations
 
 from labelwise.cost.pricing import outcome_cost_usd
-from labelwise.domain import Calibration, LabelOutcome, OutcomeRow
+from labelwise.domain import (
+    BatchGuarantee,
+    Calibration,
+    LabelOutcome,
+    OutcomeRow,
+    RoutingDecision,
+)
 from labelwise.scoring.consensus import choose_method
-from labelwise.scoring.routing import route, route_failure, with_audit
+from labelwise.scoring.routing import review_rank, route_failure, route_item
 from labelwise.spec import Price, ProjectSpec
 
 
@@ -24,10 +30,12 @@ def outcome_row(
     spec: ProjectSpec,
     price: Price | None,
     calibration: Calibration | None = None,
+    batch_guarantee: BatchGuarantee | None = None,
     batch_price_factor: float = 1.0,
 ) -> OutcomeRow:
     """`calibration` is what gold says of the version (its threshold and, with consensus, the
-    scoring method to route by), once there is gold."""
+    scoring method to route by), once there is gold; `batch_guarantee` the item's batch's
+    dataset-error guarantee, under a target error."""
     value, scored = outcome.value, outcome.confidence
     if outcome.alternatives:
         method = choose_method(
@@ -36,18 +44,15 @@ def outcome_row(
             calibration.confidence_method if calibration else None,
         )
         value, scored = outcome.alternatives[method].value, outcome.alternatives[method].confidence
-    if outcome.error_reason is not None:
-        decision = route_failure(outcome.error_reason)
-    elif outcome.review_reason is not None:
-        # A usable answer the task type wants a human to check: kept, but never accepted alone.
-        decision = route_failure(outcome.review_reason)
-    else:
-        decision = with_audit(
-            route(scored.score, spec.routing, calibration),
-            item_id=outcome.item_id,
-            version=version,
-            audit_rate=spec.routing.audit_rate,
-        )
+    decision = _decision(
+        outcome,
+        scored.score,
+        spec,
+        batch_id=batch_id,
+        version=version,
+        calibration=calibration,
+        batch_guarantee=batch_guarantee,
+    )
     usage = outcome.usage
     return OutcomeRow(
         item_id=outcome.item_id,
@@ -63,7 +68,8 @@ def outcome_row(
         prompt_tokens=usage.prompt_tokens,
         cached_tokens=usage.cached_tokens,
         completion_tokens=usage.completion_tokens,
-        cost_usd=outcome_cost_usd(usage, outcome.batch_usage, price, batch_price_factor),
+        cost_usd=outcome.prior_cost_usd
+        + outcome_cost_usd(usage, outcome.batch_usage, price, batch_price_factor),
         latency_ms=outcome.latency_ms,
         attempts=outcome.attempts,
         error_message=outcome.error_message,
@@ -72,4 +78,33 @@ def outcome_row(
         cache_hit=outcome.cache_hit,
         parts=outcome.parts,
         review_reason=outcome.review_reason,
+        sampled=decision.sampled,
+        sample_probability=decision.sample_probability,
+        review_rank=review_rank(decision, scored.score, item_id=outcome.item_id),
+    )
+
+
+def _decision(
+    outcome: LabelOutcome,
+    score: float | None,
+    spec: ProjectSpec,
+    *,
+    batch_id: int,
+    version: int,
+    calibration: Calibration | None,
+    batch_guarantee: BatchGuarantee | None,
+) -> RoutingDecision:
+    if outcome.error_reason is not None:
+        return route_failure(outcome.error_reason)
+    if outcome.review_reason is not None:
+        # A usable answer the task type wants a human to check: kept, but never accepted alone.
+        return route_failure(outcome.review_reason)
+    return route_item(
+        score,
+        spec.routing,
+        item_id=outcome.item_id,
+        batch_id=batch_id,
+        version=version,
+        calibration=calibration,
+        batch=batch_guarantee,
     )

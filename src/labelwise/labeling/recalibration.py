@@ -5,9 +5,10 @@ recalibrated (and what the old calibration decided is routed again) in a transac
 once that write has committed. If that step fails or the process dies first, the mark stays and
 the reconciler's next pass recalibrates the version: gold is never left unused.
 
-A recalibration reads the version's most recent gold (at most `max_gold` items), decides the
-scoring method and the threshold (`labelwise.scoring`), stores them, and routes again the items
-the change concerns.
+A recalibration reads the version's most recent gold that is a random sample (at most `max_gold`
+items; see `labelwise.store.gold`) and the confidences of its most recent items, which fix the
+candidate thresholds; it decides the scoring method and the threshold (`labelwise.scoring`),
+stores them, and routes again the items the change concerns.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from labelwise.scoring.consensus import method_to_route_by
 from labelwise.scoring.rerouting import method_changed, reroute_scope
 from labelwise.spec import ProjectSpec
 from labelwise.store.calibrations import locked_calibration, stale_versions, store_calibration
-from labelwise.store.gold import gold_by_method, recent_gold
+from labelwise.store.gold import gold_by_method, recent_confidences, recent_gold
 from labelwise.store.reroute import apply_method
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,20 @@ def refresh_calibration(
     method, records = _gold_to_calibrate_on(
         connection, project_id=project_id, version=version, spec=spec, max_gold=max_gold
     )
+    # Stored confidences are in the score the version routes by; with consensus the gold may be
+    # scored by another method, whose own confidences (truth unseen) then fix the grid.
+    population = (
+        []
+        if spec.consensus.enabled
+        else recent_confidences(connection, project_id=project_id, version=version, limit=max_gold)
+    )
     after = calibrate(
         scored(records, spec.task),
         spec.routing.target_precision,
         gold=len(records),
         method=method,
+        guarantee=spec.routing.guarantee,
+        population=population,
     )
     store_calibration(connection, project_id=project_id, version=version, calibration=after)
     new_method = method_changed(before, method)

@@ -8,7 +8,8 @@ poison item cannot loop forever. Runs as a loop in every worker and as `labelwis
 While provider batches are open (batch mode), each pass asks a worker to collect the finished
 ones. The same pass recalibrates versions whose gold reviewers have grown since their last
 calibration (a review decision only marks its version stale, so a reviewer never waits for a
-recalibration).
+recalibration), and settles the dataset-error guarantee of batches whose sample reviewers have
+finished (`labelwise.labeling.guarantee`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from labelwise.errors import ReviewReason
+from labelwise.labeling.guarantee import settle_waiting
 from labelwise.labeling.queue import Delivery
 from labelwise.labeling.recalibration import recalibrate_stale
 from labelwise.settings import Settings
@@ -46,13 +48,16 @@ class ReconcileReport:
     still_queued: int = 0
     sent_to_review: int = 0
     recalibrated: int = 0
+    # Batches whose reviewed sample certified (or could not certify) their cut in this pass.
+    guarantees_settled: int = 0
     # Provider batches still open, for which a collection was asked.
     provider_batches_open: int = 0
 
 
 def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> ReconcileReport:
     report = ReconcileReport(
-        recalibrated=recalibrate_stale(engine, max_gold=settings.calibration_max_gold)
+        recalibrated=recalibrate_stale(engine, max_gold=settings.calibration_max_gold),
+        guarantees_settled=settle_waiting(engine),
     )
     with engine.begin() as connection:
         report.provider_batches_open = count_open_batches(connection)

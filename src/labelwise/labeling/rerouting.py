@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from labelwise.domain import Calibration
 from labelwise.scoring.rerouting import new_routing
+from labelwise.scoring.routing import review_rank
 from labelwise.spec import RoutingSpec
 from labelwise.store.reroute import PAGE_SIZE, RoutingChange, apply_routing, model_decided_page
 
@@ -52,7 +53,13 @@ def reroute(
         for item in page:
             decision = new_routing(item, version=version, routing=routing, calibration=calibration)
             if decision is not None:
-                changes.append(RoutingChange(item, decision))
+                changes.append(
+                    RoutingChange(
+                        item,
+                        decision,
+                        review_rank(decision, item.confidence, item_id=item.item_id),
+                    )
+                )
         changed += apply_routing(connection, version=version, changes=changes, now=now)
         if len(page) < page_size:
             return changed

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from labelwise.domain import Calibration, GoldRecord, ItemStatus
+from labelwise.quality.estimates import gold_advice_rows, sample_estimates
 from labelwise.quality.metrics import (
     accuracy_coverage,
     best_coverage,
@@ -74,6 +75,8 @@ def build_report(
         calibrated=routing.accept_threshold is not None
         or (calibration is not None and calibration.calibrated),
         calibration_note=calibration.reason if calibration else None,
+        calibration_guarantee=calibration.guarantee if calibration else None,
+        calibration_advice=gold_advice_rows(calibration),
         gold=summarize_gold(records, task),
         at_threshold=_at_threshold(pairs, threshold),
         best_coverage_at_target=(
@@ -99,6 +102,9 @@ def build_report(
             audited_items(connection, project_id=project_id, version=version),
             task,
             rate=routing.audit_rate,
+        ),
+        estimates=sample_estimates(
+            connection, project_id=project_id, version=version, spec=spec, threshold=threshold
         ),
         versions=_compare(gold, spec),
         confidence_methods=_methods(connection, project_id, version, task, calibration),

@@ -4,6 +4,8 @@ both render. The figures themselves are computed in `labelwise.quality.metrics`,
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from labelwise.quality.metrics import (
@@ -86,6 +88,38 @@ class ReviewAgreement(BaseModel):
     reviewers: list[ReviewerStats]
 
 
+class SampleEstimate(BaseModel):
+    """A figure about every item, estimated from a sample reviewers settled, with its interval
+    and the sample it comes from (`labelwise.quality.estimates`)."""
+
+    measure: Literal["accepted_precision", "dataset_error"] = Field(
+        description="accepted_precision: share of accepted labels that are right; dataset_error: "
+        "share of the final labels that are wrong (labels decided by reviewers counted right)"
+    )
+    sample: Literal["audit", "guarantee", "gold sent with items"]
+    method: str
+    value: float | None
+    low: float
+    high: float
+    n: int = Field(description="the sampled items it rests on")
+    drawn: int = Field(description="the items drawn into the sample, settled or not")
+    population: int = Field(description="the items it speaks for")
+
+
+class SampleEstimates(BaseModel):
+    level: float = Field(description="the probability each interval holds the true share")
+    estimates: list[SampleEstimate]
+    note: str
+
+
+class GoldAdviceRow(BaseModel):
+    """About `gold` gold items would certify `coverage`, if the model keeps the precision it
+    shows."""
+
+    coverage: float
+    gold: int
+
+
 class QualityReport(BaseModel):
     project_id: int
     version: int
@@ -94,6 +128,13 @@ class QualityReport(BaseModel):
     threshold: float | None
     calibrated: bool
     calibration_note: str | None
+    calibration_guarantee: float | None = Field(
+        default=None, description="the probability with which the threshold reaches the target"
+    )
+    calibration_advice: list[GoldAdviceRow] = Field(
+        default_factory=list,
+        description="without a certified threshold: how much gold would certify which coverage",
+    )
     gold: GoldSummary
     at_threshold: AtThreshold | None
     best_coverage_at_target: float | None
@@ -110,6 +151,9 @@ class QualityReport(BaseModel):
     items: dict[str, int] = Field(description="the version's items by status (and review reason)")
     usage: UsagePerItem
     audit: AuditSummary
+    estimates: SampleEstimates | None = Field(
+        default=None, description="estimates from random samples (audits, guarantee samples)"
+    )
     versions: list[VersionComparison] = Field(
         description="every labeled version, measured on the gold items all of them labeled"
     )

@@ -1,21 +1,30 @@
-"""Routing: whether a labeled item is accepted as is or waits for a human, and why.
+"""Routing: whether a labeled item is accepted as is, waits for a human, or (under a
+dataset-error target) is held until its batch's sample is reviewed; and why.
 
 This module owns the decision only (a `RoutingDecision` from a confidence, the project's
-`RoutingSpec` and, for a target precision, the calibration gold gave it); storing it is the
-caller's business. Pure functions, no I/O.
+`RoutingSpec` and, for a target precision, the calibration gold gave it, or for a target error,
+the batch's guarantee); storing it is the caller's business. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from typing import TypeGuard
 
-from labelwise.domain import Calibration, ItemStatus, RoutingDecision
+from labelwise.domain import BatchGuarantee, Calibration, ItemStatus, RoutingDecision
 from labelwise.errors import ReviewReason
+from labelwise.scoring.dataset_error import in_sample
 from labelwise.spec import RoutingSpec
 
 _ACCEPTED = RoutingDecision(ItemStatus.ACCEPTED)
-_AUDIT = RoutingDecision(ItemStatus.REVIEW, ReviewReason.AUDIT)
+_HELD = RoutingDecision(ItemStatus.HELD)
+_NO_CONFIDENCE = RoutingDecision(ItemStatus.REVIEW, ReviewReason.NO_CONFIDENCE)
+
+# Reviews of random samples come first in the queue (ranks in [-2, -1)): they certify and
+# measure the guarantees.
+SAMPLE_RANK = -1.0
+_SAMPLE_REASONS = (ReviewReason.AUDIT, ReviewReason.GUARANTEE_SAMPLE, ReviewReason.UNCALIBRATED)
 
 
 def effective_threshold(
@@ -32,8 +41,11 @@ def effective_threshold(
         return policy.accept_threshold
     if policy.target_precision is not None:
         return calibration.threshold if calibration is not None else None
+    if policy.target_error is not None:
+        # Each batch certifies its own cut (`route_by_error_cut`); there is no project-wide one.
+        return None
     # RoutingSpec's validator forbids this; a spec built around it (model_construct) gets here.
-    raise ValueError("routing policy has neither accept_threshold nor target_precision")
+    raise ValueError("routing policy has no accept_threshold, target_precision or target_error")
 
 
 def route(
@@ -41,8 +53,8 @@ def route(
 ) -> RoutingDecision:
     """Accept `confidence` at or above the policy's threshold; otherwise send it to review."""
     # Never accept without a usable score; infinities are as meaningless as NaN for a probability.
-    if confidence is None or not math.isfinite(confidence):
-        return RoutingDecision(ItemStatus.REVIEW, ReviewReason.NO_CONFIDENCE)
+    if not _usable(confidence):
+        return _NO_CONFIDENCE
     threshold = effective_threshold(policy, calibration)
     if threshold is not None and confidence >= threshold:
         return _ACCEPTED
@@ -70,7 +82,74 @@ def with_audit(
     decision: RoutingDecision, *, item_id: int, version: int, audit_rate: float
 ) -> RoutingDecision:
     """Send an `audit_rate` share of accepted items to reviewers as spot checks: their verdicts
-    measure the precision of what is accepted without a human, and are unbiased gold."""
+    estimate the precision of what is accepted without a human, weighted by `audit_rate`, the
+    probability recorded with each (`labelwise.quality.estimates`)."""
     if decision.status is ItemStatus.ACCEPTED and audit_draw(item_id, version) < audit_rate:
-        return _AUDIT
+        return RoutingDecision(ItemStatus.REVIEW, ReviewReason.AUDIT, "audit", audit_rate)
     return decision
+
+
+def route_by_error_cut(
+    confidence: float | None, *, item_id: int, batch_id: int, batch: BatchGuarantee
+) -> RoutingDecision:
+    """Under a dataset-error target: an item drawn into the batch's sample goes to reviewers
+    first; the others wait (held) until the sample certifies a cut, then keep the model's label
+    at or above it and go to review below it."""
+    if in_sample(item_id, batch_id, batch.rate):
+        return RoutingDecision(
+            ItemStatus.REVIEW, ReviewReason.GUARANTEE_SAMPLE, "guarantee", batch.rate
+        )
+    if not _usable(confidence):
+        return _NO_CONFIDENCE
+    if not batch.settled:
+        return _HELD
+    if batch.cut is not None and confidence >= batch.cut:
+        return _ACCEPTED
+    return RoutingDecision(ItemStatus.REVIEW, ReviewReason.LOW_CONFIDENCE)
+
+
+def route_item(
+    confidence: float | None,
+    policy: RoutingSpec,
+    *,
+    item_id: int,
+    batch_id: int,
+    version: int,
+    calibration: Calibration | None = None,
+    batch: BatchGuarantee | None = None,
+) -> RoutingDecision:
+    """The decision for a labeled item under any policy, audits drawn."""
+    if policy.target_error is not None and batch is not None:
+        decision = route_by_error_cut(confidence, item_id=item_id, batch_id=batch_id, batch=batch)
+    elif policy.target_error is not None:
+        # A batch posted before its project asked for a dataset-error target has no sample.
+        decision = RoutingDecision(ItemStatus.REVIEW, ReviewReason.UNCALIBRATED)
+    else:
+        decision = route(confidence, policy, calibration)
+    return with_audit(decision, item_id=item_id, version=version, audit_rate=policy.audit_rate)
+
+
+def review_rank(
+    decision: RoutingDecision, confidence: float | None, *, item_id: int
+) -> float | None:
+    """Where an item waits in the review queue, lowest served first; None: not in review.
+
+    Random samples come first (their reviews certify and measure the guarantees), in an order
+    drawn at random, so that the reviews made so far are themselves a uniform sample whenever
+    reviewers stop. Then the highest chance of being wrong: the lowest confidence, no usable
+    label counting as 0."""
+    if decision.status is not ItemStatus.REVIEW:
+        return None
+    if decision.reason in _SAMPLE_REASONS:
+        return SAMPLE_RANK - 1.0 + _queue_draw(item_id)
+    return confidence if _usable(confidence) else 0.0
+
+
+def _queue_draw(item_id: int) -> float:
+    digest = hashlib.blake2b(f"queue:{item_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _usable(confidence: float | None) -> TypeGuard[float]:
+    # Infinities are as meaningless as NaN for a probability.
+    return confidence is not None and math.isfinite(confidence)

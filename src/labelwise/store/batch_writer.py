@@ -7,13 +7,13 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from labelwise.domain import ItemStatus
+from labelwise.domain import BatchGuarantee, ItemStatus
 from labelwise.store.dialect import insert_ignoring_conflicts
 from labelwise.store.models import Batch, Item
 from labelwise.store.projects import ProjectRecord
@@ -102,13 +102,20 @@ class BatchWriter:
         transaction holds the project row that worker's spend needs, would deadlock."""
         self._write()
 
-    def commit(self) -> IngestResult:
+    def commit(
+        self, guarantee_for: Callable[[int], BatchGuarantee | None] | None = None
+    ) -> IngestResult:
+        """Commit the batch; `guarantee_for` gives, from the number of items created, the batch's
+        dataset-error guarantee (its sample's rate is known before any item is labeled)."""
         self._write()
         # Gold jobs first, in the order they filled; the rest after them.
         ordered = {job: self._chunks[job] for job in self._gold_jobs if job in self._chunks}
         ordered.update((job, ids) for job, ids in self._chunks.items() if job not in ordered)
         created = sum(len(ids) for ids in ordered.values())
         self.batch.received, self.batch.created = self.received, created
+        guarantee = guarantee_for(created) if guarantee_for is not None else None
+        if guarantee is not None:
+            self.batch.guarantee, self.batch.awaiting_sample = guarantee.to_json(), True
         self.session.commit()
         return IngestResult(self.batch.id, self.received, created, ordered)
 

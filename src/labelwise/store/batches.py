@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelwise.domain import ItemStatus
+from labelwise.domain import BatchGuarantee, ItemStatus
 from labelwise.errors import NotFoundError
 from labelwise.store.models import Batch, Item, Prediction
 
@@ -24,6 +24,7 @@ class BatchSummary:
     counts: dict[str, int]
     usage: dict[str, float]
     mode: str = "online"
+    guarantee: BatchGuarantee | None = None
 
     @property
     def status(self) -> str:
@@ -64,4 +65,7 @@ def summarize_batch(session: Session, *, team: str, batch_id: int) -> BatchSumma
         "cost_usd": round(float(usage_row[3]), 6),
         "cost_per_item_usd": round(float(usage_row[3]) / labeled, 8) if labeled else 0.0,
     }
-    return BatchSummary(batch.id, batch.project_id, batch.received, counts, usage, batch.mode)
+    guarantee = BatchGuarantee.from_json(batch.guarantee) if batch.guarantee else None
+    return BatchSummary(
+        batch.id, batch.project_id, batch.received, counts, usage, batch.mode, guarantee
+    )

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, or_, select
 
 from labelwise.domain import GoldRecord
+from labelwise.errors import ReviewReason
 from labelwise.store.models import Item, Prediction
 
 items = Item.__table__
@@ -89,15 +90,47 @@ def gold_by_method(
     return _per_method(connection.execute(statement))
 
 
+def recent_confidences(
+    connection: Connection, *, project_id: int, version: int, limit: int
+) -> list[float]:
+    """The model's confidences on the version's `limit` most recent items, truth unseen: what
+    fixes the candidate thresholds before any gold is read."""
+    rows = connection.execute(
+        select(predictions.c.confidence)
+        .join(items, items.c.id == predictions.c.item_id)
+        .where(
+            items.c.project_id == project_id,
+            predictions.c.version == version,
+            predictions.c.confidence.is_not(None),
+        )
+        .order_by(items.c.id.desc())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+# Gold a guarantee may be certified on: truth that came without regard to the model's confidence.
+# The client's ground truth, a batch's uniform sample, and items reviewed while nothing could be
+# accepted (every item went to review, served in arrival order). Items reviewed because their
+# confidence was low, or audits of accepted items, are not a random sample of anything the
+# threshold is tested on.
+_RANDOM_GOLD = or_(
+    items.c.ground_truth.is_not(None),
+    items.c.sampled == "guarantee",
+    items.c.reason == ReviewReason.UNCALIBRATED.value,
+)
+
+
 def _of_version(
     statement: Select[Any], *, project_id: int, version: int, limit: int | None
 ) -> Select[Any]:
-    """`statement` over the version's gold, newest item first."""
+    """`statement` over the version's gold that is a random sample, newest item first."""
     return (
         statement.join(items, items.c.id == predictions.c.item_id)
         .where(
             items.c.project_id == project_id,
             items.c.gold.is_(True),
+            _RANDOM_GOLD,
             predictions.c.version == version,
         )
         .order_by(items.c.id.desc())

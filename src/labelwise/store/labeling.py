@@ -141,6 +141,9 @@ _FINISH_PENDING = (
         label_confidence=bindparam("b_confidence"),
         label_source=bindparam("b_source"),
         labeled_at=bindparam("b_labeled_at"),
+        sampled=bindparam("b_sampled"),
+        sample_probability=bindparam("b_sample_probability"),
+        review_rank=bindparam("b_review_rank"),
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -158,6 +161,9 @@ def _final_state_params(row: OutcomeRow, now: float) -> dict[str, Any]:
         "b_confidence": row.confidence if accepted else None,
         "b_source": LabelSource.MODEL.value if accepted else None,
         "b_labeled_at": now if accepted else None,
+        "b_sampled": row.sampled,
+        "b_sample_probability": row.sample_probability,
+        "b_review_rank": row.review_rank,
     }
 
 
@@ -226,6 +232,8 @@ def send_to_review(
         .values(
             status=ItemStatus.REVIEW.value,
             reason=reason.value,
+            # No label to check: as likely wrong as any (see `scoring.routing.review_rank`).
+            review_rank=0.0,
             lease_owner=None,
             lease_expires_at=None,
         )

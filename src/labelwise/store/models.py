@@ -120,6 +120,10 @@ class Batch(Base):
     created: Mapped[int] = mapped_column(Integer, default=0)
     # "online": labeled as soon as workers get to it; "batch": through the provider's batch API.
     mode: Mapped[str] = mapped_column(String(20), default="online", server_default="online")
+    # With a dataset-error target: the sample's rate and, once reviewed, the certified cut
+    # (`labelwise.domain.BatchGuarantee`); `awaiting_sample` while the sample is not reviewed.
+    guarantee: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    awaiting_sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -133,6 +137,7 @@ class Item(Base):
         Index("ix_items_project_status", "project_id", "status", "id"),
         Index("ix_items_project_gold", "project_id", "gold"),
         Index("ix_items_project_content", "project_id", "content_hash"),
+        Index("ix_items_review_order", "project_id", "status", "review_rank", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -148,6 +153,12 @@ class Item(Base):
     gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     reason: Mapped[str | None] = mapped_column(String(40))
+    # Drawn into a random sample ("guarantee" or "audit") with this known probability: what
+    # makes estimates from reviewed samples unbiased (`labelwise.quality.estimates`).
+    sampled: Mapped[str | None] = mapped_column(String(20))
+    sample_probability: Mapped[float | None] = mapped_column(Float)
+    # The review queue serves the lowest rank first (`labelwise.scoring.routing.review_rank`).
+    review_rank: Mapped[float | None] = mapped_column(Float)
 
     # Delivery lease: the RQ job that owns the item and until when.
     lease_owner: Mapped[str | None] = mapped_column(String(64))

@@ -34,6 +34,8 @@ class RoutingChange:
 
     item: RoutedItem
     decision: RoutingDecision
+    # Its place in the review queue, when the decision sends it there.
+    review_rank: float | None = None
 
 
 def _unclaimed(now: float) -> Any:
@@ -143,6 +145,9 @@ def apply_routing(
             label_confidence=bindparam("b_confidence"),
             label_source=bindparam("b_source"),
             labeled_at=bindparam("b_labeled_at"),
+            sampled=bindparam("b_sampled"),
+            sample_probability=bindparam("b_sample_probability"),
+            review_rank=bindparam("b_review_rank"),
         )
     )
     connection.execute(statement, [_change_params(change, now) for change in changes])
@@ -161,6 +166,9 @@ def _change_params(change: RoutingChange, now: float) -> dict[str, Any]:
         "b_confidence": change.item.confidence if accepted else None,
         "b_source": LabelSource.MODEL.value if accepted else None,
         "b_labeled_at": now if accepted else None,
+        "b_sampled": change.decision.sampled,
+        "b_sample_probability": change.decision.sample_probability,
+        "b_review_rank": change.review_rank,
     }
 
 

@@ -1,8 +1,14 @@
 """The review queue: claims are leases with a fencing token, taken in one atomic statement.
 
-A claim hands the oldest unclaimed (or lapsed) `review` item of a project to one reviewer. A submit
-only lands when the token is the item's current one, held by the same key, and not yet expired: a
-reviewer whose lease lapsed and was claimed by someone else gets a conflict, never a second label.
+A claim hands one unclaimed (or lapsed) `review` item of a project (or of one of its batches) to
+one reviewer: the one whose review helps most, the lowest `review_rank` first (routing sets it:
+items of a random sample first, then the least confident), items without a rank last, ties by id
+(arrival order). The order is the index `ix_items_review_order`'s, so a claim reads the queue's
+head instead of sorting the queue.
+
+A submit only lands when the token is the item's current one, held by the same key, and not yet
+expired: a reviewer whose lease lapsed and was claimed by someone else gets a conflict, never a
+second label.
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ class Claim:
     lease_expires_at: float
 
 
-def _claimable(project_id: int, now: float, principal: Principal) -> Any:
-    """Items in review, not held by anyone, that this reviewer has not decided already (a
-    reviewer never sees an item twice); items reviewers disagree on only for adjudicators."""
+def _claimable(
+    project_id: int, now: float, principal: Principal, batch_id: int | None = None
+) -> Any:
+    """Items in review (of one batch, when asked), not held by anyone, that this reviewer has not
+    decided already (a reviewer never sees an item twice); items reviewers disagree on only for
+    adjudicators."""
     decided = (
         select(decisions.c.id)
         .where(decisions.c.item_id == items.c.id, decisions.c.reviewer_id == principal.key_id)
@@ -45,11 +54,31 @@ def _claimable(project_id: int, now: float, principal: Principal) -> Any:
         & or_(items.c.claim_expires_at.is_(None), items.c.claim_expires_at < now)
         & ~decided
     )
+    if batch_id is not None:
+        condition &= items.c.batch_id == batch_id
     if not principal.adjudicates:
         condition &= or_(
             items.c.reason.is_(None), items.c.reason != ReviewReason.DISAGREEMENT.value
         )
     return condition
+
+
+def _next_in_order(connection: Connection, claimable: Any) -> Any:
+    """The id of the first claimable item in review order, as a scalar the claim's UPDATE
+    compares with. `review_rank ASC NULLS LAST, id` is `ix_items_review_order`'s own order on
+    PostgreSQL (its B-tree keeps NULLs last) and on SQLite (which reads the index past its NULLs,
+    then the NULLs): both stop at the first row instead of sorting the queue. On PostgreSQL the
+    row is taken with SKIP LOCKED, so concurrent reviewers each get a different item instead of
+    queueing up."""
+    candidate = (
+        select(items.c.id)
+        .where(claimable)
+        .order_by(items.c.review_rank.asc().nulls_last(), items.c.id)
+        .limit(1)
+    )
+    if connection.dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    return candidate.scalar_subquery()
 
 
 def claim_next_item(
@@ -59,17 +88,16 @@ def claim_next_item(
     principal: Principal,
     now: float,
     lease_seconds: float,
+    batch_id: int | None = None,
 ) -> Claim | None:
-    """One conditional UPDATE ... RETURNING; on PostgreSQL the candidate row is taken with
-    SKIP LOCKED so concurrent reviewers each get a different item instead of queueing up."""
-    claimable = _claimable(project_id, now, principal)
-    candidate = select(items.c.id).where(claimable).order_by(items.c.id).limit(1)
-    if connection.dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
+    """One conditional UPDATE ... RETURNING of the first claimable item in review order (of
+    `batch_id` only, when given); the condition is repeated in the UPDATE so a row another
+    claim took in between is not taken twice."""
+    claimable = _claimable(project_id, now, principal, batch_id)
     token = secrets.token_urlsafe(24)
     row = connection.execute(
         update(items)
-        .where(items.c.id == candidate.scalar_subquery(), claimable)
+        .where(items.c.id == _next_in_order(connection, claimable), claimable)
         .values(
             claim_token=token,
             claimed_by=principal.key_id,
@@ -145,9 +173,13 @@ def release_claim(
 
 
 def count_waiting(
-    connection: Connection, *, project_id: int, now: float, principal: Principal
+    connection: Connection,
+    *,
+    project_id: int,
+    now: float,
+    principal: Principal,
+    batch_id: int | None = None,
 ) -> int:
-    """How many items this reviewer could claim now."""
-    return connection.execute(
-        select(func.count()).select_from(items).where(_claimable(project_id, now, principal))
-    ).scalar_one()
+    """How many items this reviewer could claim now (of `batch_id` only, when given)."""
+    claimable = _claimable(project_id, now, principal, batch_id)
+    return connection.execute(select(func.count()).select_from(items).where(claimable)).scalar_one()

@@ -6,11 +6,11 @@ import logging
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from labelwise.api.bounds import MAX_ID, CursorQuery, ResourceId, cursor_id
@@ -26,17 +26,17 @@ from labelwise.api.schemas import (
     ProviderBatchPublic,
     RelabelAccepted,
 )
-from labelwise.api.spending import Reservoir, reserve_spend
-from labelwise.api.views import item_public
-from labelwise.errors import ValidationFailedError
+from labelwise.api.spending import Reservoir, relabel_reservation, reserve_spend
+from labelwise.api.views import guarantee_public, item_public
+from labelwise.errors import ConflictError, ValidationFailedError
 from labelwise.labeling.queue import LABEL_CHUNK_JOB, SUBMIT_BATCH_JOB
+from labelwise.scoring.dataset_error import new_guarantee
 from labelwise.store import batch_writer, item_views
 from labelwise.store import batches as store
 from labelwise.store.labeling import expire_delivery
 from labelwise.store.projects import get_project
 from labelwise.store.provider_batches import batches_of
-from labelwise.store.relabel import Reserve, relabel_batch, relabel_queue
-from labelwise.store.spend import item_data
+from labelwise.store.relabel import relabel_batch, relabel_queue
 
 log = logging.getLogger(__name__)
 # A body up to this size stays in memory while it is read; a larger one goes to a file.
@@ -136,7 +136,7 @@ def _ingest(
             writer.received,
             batch_id=writer.batch.id,
         )
-        result = writer.commit()
+        result = writer.commit(partial(new_guarantee, project.spec.routing))
     function = SUBMIT_BATCH_JOB if mode == "batch" else LABEL_CHUNK_JOB
     deliver(state, result.chunks, what=f"batch {result.batch_id}", function=function)
     return result
@@ -159,28 +159,6 @@ def deliver(
             expire_delivery(connection, job_ids=list(chunks))
 
 
-def relabel_reservation(state: AppState, session: Session, team: str) -> Reserve:
-    """Relabels take the same budget step as new items, on a sample of the items redone."""
-
-    def reserve(project_id: int, item_ids: list[int], job_ids: list[str]) -> None:
-        project = get_project(session, team=team, project_id=project_id)
-        sample = Reservoir()
-        for item_id in item_ids:
-            sample.add(item_id)
-        data = item_data(session, item_ids=sample.items)
-        reserve_spend(
-            session,
-            state.labeler,
-            state.settings,
-            project,
-            data,
-            len(item_ids),
-            job_ids=job_ids,
-        )
-
-    return reserve
-
-
 @router.post(
     "/v1/batches/{batch_id}/relabel",
     status_code=status.HTTP_202_ACCEPTED,
@@ -191,6 +169,12 @@ def relabel(batch_id: ResourceId, key: SubmitterKey, state: StateDep) -> Relabel
     (accepted, or waiting unclaimed in review) under an older version. Human labels stay."""
     now = time.time()
     with state.sessions() as session:
+        if store.get_batch(session, team=key.team, batch_id=batch_id).guarantee is not None:
+            raise ConflictError(
+                "this batch's dataset-error guarantee is certified on the model that labeled it; "
+                "post the items as a new batch to label them with another version",
+                code="guaranteed_batch",
+            )
         result = relabel_batch(
             session,
             team=key.team,
@@ -198,7 +182,7 @@ def relabel(batch_id: ResourceId, key: SubmitterKey, state: StateDep) -> Relabel
             chunk_size=state.settings.chunk_size,
             now=now,
             lease_until=now + state.settings.queued_lease_seconds,
-            reserve=relabel_reservation(state, session, key.team),
+            reserve=relabel_reservation(state.labeler, state.settings, session, key.team),
         )
     deliver(state, result.chunks, what=f"batch {batch_id}")
     return RelabelAccepted(id=batch_id, version=result.version, relabeled=result.relabeled)
@@ -224,7 +208,7 @@ def relabel_review_queue(
             chunk_size=state.settings.chunk_size,
             now=now,
             lease_until=now + state.settings.queued_lease_seconds,
-            reserve=relabel_reservation(state, session, key.team),
+            reserve=relabel_reservation(state.labeler, state.settings, session, key.team),
         )
     deliver(state, result.chunks, what=f"project {project_id}'s review queue")
     return RelabelAccepted(id=project_id, version=result.version, relabeled=result.relabeled)
@@ -251,6 +235,7 @@ def get_batch(batch_id: ResourceId, key: SubmitterKey, session: ReadSessionDep) 
         counts=summary.counts,
         usage=summary.usage,
         provider_batches=provider_batches,
+        guarantee=guarantee_public(summary.guarantee, summary.counts),
     )
 
 

@@ -7,6 +7,7 @@ request; if the API process dies mid-call, the reconciler hands them to the work
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,7 @@ from labelwise.api.spending import reserve_spend
 from labelwise.api.views import item_public
 from labelwise.errors import PayloadTooLargeError
 from labelwise.labeling.chunk_run import ChunkRun
+from labelwise.scoring.dataset_error import new_guarantee
 from labelwise.store.batch_writer import BatchWriter, IngestResult, NewItem
 from labelwise.store.item_views import ItemView, item_view, item_views_by_external_id
 from labelwise.store.projects import get_project
@@ -76,7 +78,7 @@ def _store_items(
             len(items),
             batch_id=writer.batch.id,
         )
-        return items, writer.commit()
+        return items, writer.commit(partial(new_guarantee, project.spec.routing))
 
 
 def _views_in_request_order(

@@ -27,13 +27,14 @@ from labelwise.api.schemas import (
     ProjectPublic,
     ProjectUpdate,
 )
+from labelwise.api.schemas.projects import GoldAdvicePublic
 from labelwise.api.spending import SAMPLE_SIZE, Reservoir, estimate_items
 from labelwise.domain import Calibration
 from labelwise.errors import ForbiddenError, ValidationFailedError
 from labelwise.llm.client import endpoint_problem
 from labelwise.scoring.routing import effective_threshold
 from labelwise.settings import Settings
-from labelwise.spec import ModelSpec, Price, ProjectParts, ProjectSpec, TaskSpec
+from labelwise.spec import ModelSpec, Price, ProjectParts, ProjectSpec, RoutingSpec, TaskSpec
 from labelwise.store import projects as store
 from labelwise.store.calibrations import version_calibration
 from labelwise.store.keys import Principal, Role
@@ -185,7 +186,9 @@ def get_calibration(
     project = store.get_project(session, team=key.team, project_id=project_id)
     routing = project.spec.routing
     calibration = current_calibration(session, project)
-    if routing.target_precision is None:
+    if routing.target_error is not None:
+        reason = "a target_error is certified per batch, on the batch's own sample"
+    elif routing.target_precision is None:
         reason = "a fixed accept_threshold is not calibrated"
     elif calibration is None:
         reason = "no gold scored by this version yet"
@@ -206,7 +209,22 @@ def get_calibration(
         reason=reason,
         audit_rate=routing.audit_rate,
         confidence_method=calibration.confidence_method if calibration else None,
+        guarantee=_guarantee(routing, calibration),
+        advice=[
+            GoldAdvicePublic(coverage=row.coverage, gold=row.gold)
+            for row in (calibration.advice if calibration else None) or ()
+        ],
     )
+
+
+def _guarantee(routing: RoutingSpec, calibration: Calibration | None) -> float | None:
+    """The probability the calibration's threshold was certified with; before any, the one the
+    target asks for. A fixed threshold promises nothing."""
+    if calibration is not None and calibration.guarantee is not None:
+        return calibration.guarantee
+    if routing.target_precision is None and routing.target_error is None:
+        return None
+    return routing.guarantee
 
 
 def current_calibration(session: Session, project: ProjectRecord) -> Calibration | None:

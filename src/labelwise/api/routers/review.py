@@ -25,10 +25,11 @@ from labelwise.api.schemas import (
 )
 from labelwise.api.views import item_public, prediction_public
 from labelwise.domain import ItemStatus
-from labelwise.errors import ReviewReason, ValidationFailedError
+from labelwise.errors import NotFoundError, ReviewReason, ValidationFailedError
 from labelwise.review.decisions import record_decision
 from labelwise.spec import TaskSpec
 from labelwise.store import review_queue as store
+from labelwise.store.batches import get_batch
 from labelwise.store.calibrations import mark_stale
 from labelwise.store.decisions import reviewers_decisions, undo_decision
 from labelwise.store.item_views import item_view
@@ -45,8 +46,11 @@ router = APIRouter(route_class=GuardedRoute, prefix="/v1/review", tags=["review"
     "/claim", response_model=ClaimResponse, responses={204: {"description": "queue empty"}}
 )
 def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
+    """The next item whose review helps most (of `batch_id` only, when given); 204 when none."""
     with state.sessions() as session:
         get_project(session, team=key.team, project_id=body.project_id)
+        if body.batch_id is not None:
+            _check_batch(session, team=key.team, project_id=body.project_id, batch_id=body.batch_id)
         session.commit()
     now = time.time()
     with state.engine.begin() as connection:
@@ -56,12 +60,26 @@ def claim(body: ClaimRequest, key: ReviewerKey, state: StateDep) -> Any:
             principal=key,
             now=now,
             lease_seconds=_lease(state, body.lease_seconds),
+            batch_id=body.batch_id,
         )
         if taken is None:
             return Response(status_code=204)
         return _claim_response(
-            state, connection, taken, project_id=body.project_id, now=now, principal=key
+            state,
+            connection,
+            taken,
+            project_id=body.project_id,
+            now=now,
+            principal=key,
+            batch_id=body.batch_id,
         )
+
+
+def _check_batch(session: Session, *, team: str, project_id: int, batch_id: int) -> None:
+    """A batch of another project answers 404 as one of another team does: the filter must not
+    tell a reviewer which ids exist elsewhere."""
+    if get_batch(session, team=team, batch_id=batch_id).project_id != project_id:
+        raise NotFoundError(f"batch {batch_id} not found")
 
 
 def _lease(state: AppState, asked: float | None) -> float:
@@ -78,6 +96,7 @@ def _claim_response(
     project_id: int,
     now: float,
     principal: Principal,
+    batch_id: int | None = None,
 ) -> ClaimResponse:
     with state.sessions(bind=connection) as session:
         view = item_view(session, taken.item_id)
@@ -95,7 +114,7 @@ def _claim_response(
         fence=taken.fence,
         lease_expires_at=datetime.fromtimestamp(taken.lease_expires_at, UTC).isoformat(),
         remaining=store.count_waiting(
-            connection, project_id=project_id, now=now, principal=principal
+            connection, project_id=project_id, now=now, principal=principal, batch_id=batch_id
         ),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from labelwise.api.schemas.batches import (
     BatchAccepted,
     BatchCreate,
+    BatchGuaranteePublic,
     BatchPublic,
     BatchUsage,
     ProviderBatchPublic,
@@ -35,6 +36,7 @@ from labelwise.api.schemas.review import (
 __all__ = [
     "BatchAccepted",
     "BatchCreate",
+    "BatchGuaranteePublic",
     "BatchPublic",
     "BatchUsage",
     "CalibrationPublic",

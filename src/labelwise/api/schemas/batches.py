@@ -48,6 +48,28 @@ class ProviderBatchPublic(BaseModel):
     counts: dict[str, int] | None
 
 
+class BatchGuaranteePublic(BaseModel):
+    """A batch's dataset-error guarantee: with probability `guarantee`, at most `target_error` of
+    the batch's final labels are wrong. Items are drawn into a sample at `rate`; until reviewers
+    have labeled it (`state` "sampling"), the other labeled items wait (`waiting_for_sample`)."""
+
+    target_error: float
+    guarantee: float
+    population: int = Field(description="items in the batch")
+    rate: float = Field(description="the probability with which each item was drawn")
+    expected_sample: int
+    state: Literal["sampling", "certified", "uncertified"]
+    cut: float | None = Field(
+        description="items with confidence at or above it keep the model's label"
+    )
+    error_bound: float | None = Field(
+        description="the share of wrong kept labels the sample still allows, at the guarantee"
+    )
+    sampled: int | None = Field(description="sampled items reviewers settled")
+    sampled_errors_kept: int | None = Field(description="sampled model errors at or above the cut")
+    waiting_for_sample: int = Field(description="labeled items held until the sample is reviewed")
+
+
 class BatchPublic(BaseModel):
     id: int
     project_id: int
@@ -56,3 +78,4 @@ class BatchPublic(BaseModel):
     counts: dict[str, int]
     usage: BatchUsage
     provider_batches: list[ProviderBatchPublic] = Field(default_factory=list)
+    guarantee: BatchGuaranteePublic | None = None

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 from labelwise.api.bounds import MAX_USD
 from labelwise.api.schemas.derive import optional_fields, required_fields
 from labelwise.api.schemas.items import ItemIn
-from labelwise.spec import Price, ProjectParts, StrictModel
+from labelwise.spec import CascadeSpec, Price, ProjectParts, StrictModel
 
 
 class _ProjectName(StrictModel):
@@ -30,12 +30,18 @@ ProjectUpdate = create_model(
     **optional_fields(ProjectCreate),
 )
 
+# A part that may be absent from a definition (a cascade) is shown as null rather than left out.
+_SHOWN_PARTS = {
+    **required_fields(ProjectParts),
+    "cascade": (CascadeSpec | None, Field(default=None, description="null: no cascade")),
+}
+
 ProjectPublic = create_model(
     "ProjectPublic",
     id=(int, ...),
     name=(str, ...),
     version=(int, ...),
-    **required_fields(ProjectParts),
+    **_SHOWN_PARTS,
     spend_limit_usd=(float | None, ...),
     spent_usd=(float, Field(description="what the project's LLM calls have cost, in all")),
     accept_threshold=(
@@ -61,6 +67,19 @@ class EstimateRequest(StrictModel):
         return self
 
 
+class CascadeEstimatePublic(BaseModel):
+    model: str
+    escalated_share: float = Field(description="the share of items assumed escalated")
+    items: int
+    requests: int
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    price: Price | None = Field(description="per million tokens; null when no price is known")
+    cost_usd: float | None
+    cost_usd_all_escalated: float | None = Field(description="the bound: every item escalated")
+
+
 class EstimatePublic(BaseModel):
     project_id: int
     version: int
@@ -79,8 +98,17 @@ class EstimatePublic(BaseModel):
     cost_usd: float | None
     cost_per_item_usd: float | None
     tokenizer: str
+    cascade: CascadeEstimatePublic | None = Field(
+        default=None,
+        description="with a model cascade: its second step, included in the totals above",
+    )
     spent_usd: float
     spend_limit_usd: float | None
+
+
+class GoldAdvicePublic(BaseModel):
+    coverage: float = Field(description="the share of items that could be accepted")
+    gold: int = Field(description="about how many gold items would certify it")
 
 
 class CalibrationPublic(BaseModel):
@@ -103,4 +131,12 @@ class CalibrationPublic(BaseModel):
     audit_rate: float = Field(description="share of accepted items sent to reviewers as checks")
     confidence_method: str | None = Field(
         default=None, description="with consensus: the score items are routed by"
+    )
+    guarantee: float | None = Field(
+        default=None, description="the probability with which the threshold reaches the target"
+    )
+    advice: list[GoldAdvicePublic] = Field(
+        default_factory=list,
+        description="without a certified threshold: about how much gold (drawn like the gold so "
+        "far) would certify which coverage, if the model keeps the precision it shows",
     )

@@ -13,6 +13,9 @@ from labelwise.spec import StrictModel
 
 class ClaimRequest(StrictModel):
     project_id: BodyId
+    batch_id: BodyId | None = Field(
+        default=None, description="serve only this batch's items (a batch of the project)"
+    )
     lease_seconds: float | None = Field(
         default=None,
         ge=10,

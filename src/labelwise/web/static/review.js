@@ -11,6 +11,7 @@
 "use strict";
 
 import { api, errorText, keepKey, session } from "./desk/api.js";
+import { batchFields, clearBatch, typedBatch } from "./desk/batch_filter.js";
 import { $, isField } from "./desk/dom.js";
 import { makeEditor } from "./desk/editors.js";
 import { clearRegions, renderMeta } from "./desk/item_meta.js";
@@ -21,7 +22,8 @@ const RENEW_EVERY_MS = 20_000;
 
 // The item on screen, the next one (claimed ahead), and the last decision ({id, token}, for undo).
 const state = { project: null, current: null, next: null, editor: null, last: null };
-Object.assign(state, { waiting: 0, busy: false, prefetching: false });
+// `batch`: the batch id claims keep to (null: every batch of the project).
+Object.assign(state, { waiting: 0, busy: false, prefetching: false, batch: null });
 
 function say(text) {
   $("status").textContent = text;
@@ -57,6 +59,8 @@ function signOut(message) {
   keepKey(null);
   rememberProject(null);
   Object.assign(state, { project: null, current: null, next: null, editor: null, last: null });
+  Object.assign(state, { batch: null });
+  clearBatch();
   $("project-name").textContent = "";
   $("left").textContent = "";
   $("signin-error").textContent = message || "";
@@ -74,7 +78,8 @@ function showProjects(projects) {
 
 async function switchProject() {
   releaseHeld();
-  Object.assign(state, { current: null, next: null, editor: null, last: null });
+  Object.assign(state, { current: null, next: null, editor: null, last: null, batch: null });
+  clearBatch();
   rememberProject(null);
   const result = await api("GET", "/v1/projects");
   if (result.ok) showProjects(result.data);
@@ -96,6 +101,7 @@ async function claim() {
   const result = await api("POST", "/v1/review/claim", {
     project_id: state.project.id,
     lease_seconds: LEASE_SECONDS,
+    ...batchFields(state.batch),
   });
   if (result.status === 204) {
     state.waiting = 0;
@@ -112,11 +118,13 @@ async function claim() {
 async function prefetch() {
   if (state.next || !state.current || state.prefetching) return;
   state.prefetching = true;
+  const batch = state.batch;
   try {
     const claimed = await claim();
     if (!claimed) return;
-    // An undo may have filled the slot while the claim was on its way: give the extra back.
-    if (state.next || !state.current) await release(claimed);
+    // An undo may have filled the slot while the claim was on its way, or the batch filter
+    // changed: give the extra back.
+    if (state.next || !state.current || state.batch !== batch) await release(claimed);
     else state.next = claimed;
   } finally {
     state.prefetching = false;
@@ -149,6 +157,30 @@ async function renewHeld() {
       state.next = null;
       prefetch();
     }
+  }
+}
+
+// Keep claims to the batch typed in (or to none): what is held goes back, the queue restarts.
+async function filterBatch(event) {
+  event.preventDefault();
+  const batch = typedBatch();
+  if (batch === undefined) {
+    say("A batch id is a whole number; leave it empty for every batch.");
+    return;
+  }
+  if (batch === state.batch || state.busy || !state.project) return;
+  state.busy = true;
+  try {
+    const held = [state.current, state.next].filter(Boolean);
+    Object.assign(state, { current: null, next: null, last: null, batch });
+    await Promise.all(held.map((item) => release(item)));
+    $("batch").blur();
+    say(batch === null ? "Every batch." : `Only batch ${batch}.`);
+    state.current = await claim();
+    render();
+    prefetch();
+  } finally {
+    state.busy = false;
   }
 }
 
@@ -279,6 +311,7 @@ async function start() {
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => signOut());
   $("switch").addEventListener("click", switchProject);
+  $("batch-form").addEventListener("submit", filterBatch);
   document.addEventListener("keydown", onKey);
   window.addEventListener("pagehide", releaseHeld);
   setInterval(renewHeld, RENEW_EVERY_MS);
