@@ -199,7 +199,8 @@ def test_a_higher_guarantee_needs_more_evidence() -> None:
 
 def test_too_little_gold_gives_advice_on_how_much_would_do() -> None:
     # 30 right at 0.9: at least 59 are needed. Smoothed, 31/32 right; that many right would
-    # certify the whole population with `gold_for_precision` items above.
+    # certify the whole population with `gold_for_precision` items above, at a third of the
+    # error budget (with that much gold, up to three sequences share it).
     result = choose_threshold(scored([0.9] * 30, []), 0.95)
     assert result.threshold is None and not result.calibrated
     assert result.reason == (
@@ -207,14 +208,16 @@ def test_too_little_gold_gives_advice_on_how_much_would_do() -> None:
         "probability 0.95, has 30 in all"
     )
     assert result.advice == (
-        GoldAdvice(coverage=1.0, gold=gold_for_precision(31 / 32, 0.95, 0.95)),
+        GoldAdvice(coverage=1.0, gold=gold_for_precision(31 / 32, 0.95, 1 - 0.05 / 3)),
     )
 
 
 def test_advice_rows_grow_with_coverage() -> None:
+    # Only rows no larger coverage beats: 0.99 (20 of 20 right, smoothed 21/22) needs more gold
+    # than 0.9 (40 of 40, 41/42), so it is left out; 0.8 covers more but needs more still.
     gold = scored([0.99] * 20 + [0.9] * 20 + [0.8] * 8, [0.8] * 1)
     result = choose_threshold(gold, 0.95)
-    assert result.threshold is None and result.advice is not None and len(result.advice) == 3
+    assert result.threshold is None and result.advice is not None and len(result.advice) == 2
     coverages = [row.coverage for row in result.advice]
     golds = [row.gold for row in result.advice]
     assert coverages == sorted(coverages) and coverages[-1] == 1.0

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from redis import Redis
 from rq import Queue, SimpleWorker, get_current_job
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 LABEL_CHUNK_JOB = "labelwise.labeling.worker.label_chunk"
@@ -66,8 +66,9 @@ class Delivery:
             pipe.execute()
 
     def enqueue_collect(self) -> bool:
-        """Ask a worker to collect finished provider batches, unless that is already queued."""
-        if self.is_waiting(COLLECT_JOB_ID):
+        """Ask a worker to collect finished provider batches, unless a collection is already
+        queued or running (the next reconciler pass asks again)."""
+        if self.is_waiting(COLLECT_JOB_ID) or self._status(COLLECT_JOB_ID) is JobStatus.STARTED:
             return False
         self.queue.enqueue(
             COLLECT_BATCHES_JOB,
@@ -80,11 +81,16 @@ class Delivery:
 
     def is_waiting(self, job_id: str) -> bool:
         """True while the job sits in the queue, not yet picked up by a worker."""
+        return self._status(job_id) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+    def _status(self, job_id: str) -> JobStatus | None:
+        """None when there is no such job, including one deleted between the fetch and the
+        status read (a finished job with no result TTL goes at once): RQ says so with
+        InvalidJobOperation, which must not stop a reconciler pass."""
         try:
-            status = Job.fetch(job_id, connection=self.redis).get_status()
-        except NoSuchJobError:
-            return False
-        return status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+            return Job.fetch(job_id, connection=self.redis).get_status()
+        except (NoSuchJobError, InvalidJobOperation):
+            return None
 
     def depth(self) -> int:
         return self.queue.count

@@ -228,23 +228,31 @@ def gold_advice(
     population: Sequence[float] = (),
 ) -> list[GoldAdvice]:
     """When nothing is certified: how much gold (drawn like the gold so far) would certify which
-    coverage, if the model kept the precision it shows on it. Fixed-sequence testing needs every
-    threshold above to pass as well, so each row needs the most any of them needs."""
+    coverage, if the model kept the precision it shows on it. With that much gold one of the
+    sequences can start near the threshold (`sequence_starts`), at a third of the error budget,
+    so each row asks only what its own threshold needs. Rows stop at the first threshold whose
+    precision does not exceed the target: no amount of gold certifies it."""
     population = population or [c for c, _ in scored]
     ranked = sorted(scored, key=lambda pair: pair[0], reverse=True)
+    level = 1 - (1 - guarantee) / MAX_STARTS
     advice: list[GoldAdvice] = []
-    most = 0
     for threshold in threshold_grid(population):
         accepted, right = _above(ranked, threshold)
         if accepted == 0:
             continue
         # A smoothed precision: 20 of 20 right is not evidence of 100%.
         observed = (right + 1) / (accepted + 2)
-        above = gold_for_precision(observed, target_precision, guarantee)
+        above = gold_for_precision(observed, target_precision, level)
         if above is None:
             break
-        most = max(most, math.ceil(above * len(ranked) / accepted))
-        advice.append(GoldAdvice(coverage=_coverage(population, threshold), gold=most))
+        gold = max(len(ranked), math.ceil(above * len(ranked) / accepted))
+        advice.append(GoldAdvice(coverage=_coverage(population, threshold), gold=gold))
+    # Only rows no larger coverage beats: more coverage for the same gold or less wins.
+    frontier: list[GoldAdvice] = []
+    for row in reversed(advice):
+        if not frontier or row.gold < frontier[-1].gold:
+            frontier.append(row)
+    advice = frontier[::-1]
     if len(advice) <= _ADVICE_ROWS:
         return advice
     picks = {round(i * (len(advice) - 1) / (_ADVICE_ROWS - 1)) for i in range(_ADVICE_ROWS)}
