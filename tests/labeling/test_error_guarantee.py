@@ -150,3 +150,19 @@ def test_a_target_error_needs_a_valid_policy(client: TestClient, keys: Keys) -> 
             "/v1/projects", json={**PROJECT, "routing": routing}, headers=keys.auth("admin")
         )
         assert response.status_code == 422, routing
+
+
+def test_relabeling_the_review_queue_leaves_a_guaranteed_batch_alone(
+    client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
+) -> None:
+    project_id = _project(client, keys, sample_size=40)
+    batch_id = post(client, keys, project_id, ITEMS)
+    run_worker(settings, burst=True)
+    _review_all(client, keys, project_id)
+    _reconcile(settings, engine)
+    below_cut = [i for i in items_of(client, keys, batch_id) if i["reason"] == "low_confidence"]
+    assert below_cut
+    response = client.post(
+        f"/v1/projects/{project_id}/review-queue/relabel", headers=keys.auth("submitter")
+    )
+    assert response.status_code == 202 and response.json()["relabeled"] == 0

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from labelwise.domain import ItemStatus, LabelSource
 from labelwise.errors import ReviewReason
 from labelwise.store.batches import get_batch
-from labelwise.store.models import NO_LABEL, Item, Prediction, Project
+from labelwise.store.models import NO_LABEL, Batch, Item, Prediction, Project
 from labelwise.store.projects import get_project
 
 items = Item.__table__
@@ -112,13 +112,18 @@ def relabel_queue(
     reserve: Reserve,
 ) -> RelabelResult:
     """Put the project's unclaimed items waiting in review for their score back to `pending`
-    under the current version, in one transaction."""
+    under the current version, in one transaction. Items of a batch under a dataset-error
+    guarantee stay: its cut was certified on the model that labeled them."""
     project = get_project(session, team=team, project_id=project_id)
+    guaranteed = select(Batch.id).where(
+        Batch.project_id == project.id, Batch.guarantee.is_not(None)
+    )
     condition = and_(
         items.c.project_id == project.id,
         items.c.status == ItemStatus.REVIEW.value,
         items.c.reason.in_(_SCORE_REASONS),
         items.c.label_source.is_(None),
+        items.c.batch_id.not_in(guaranteed),
         _unclaimed(now),
     )
     return _requeue(
