@@ -258,3 +258,37 @@ def test_openapi_schema_has_no_dangling_references(client: TestClient) -> None:
     refs = {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}
     assert refs and refs <= names
     assert "BatchCreate" in refs
+
+
+CASCADE = {"model": {"name": "strong"}, "escalate_below": 0.9}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"name": "strong", "base_url": "http://169.254.169.254/v1"},
+        {"name": "strong", "api_key_env": "AWS_SECRET_ACCESS_KEY"},
+    ],
+)
+def test_a_cascade_model_passes_the_same_endpoint_checks(
+    client: TestClient, keys: Keys, model: dict[str, Any]
+) -> None:
+    body = {**json.loads(json.dumps(PROJECT)), "cascade": {"model": model}}
+    response = client.post("/v1/projects", json=body, headers=keys.auth("admin"))
+    assert response.status_code == 422, response.text
+
+
+def test_a_cascade_price_needs_an_admin_and_null_removes_the_cascade(
+    client: TestClient, keys: Keys
+) -> None:
+    priced = {"model": {"name": "strong", "price": {"prompt": 1.0}}}
+    body = {**json.loads(json.dumps(PROJECT)), "cascade": priced}
+    assert client.post("/v1/projects", json=body, headers=keys.auth("submitter")).status_code == 403
+    body["cascade"] = CASCADE
+    created = client.post("/v1/projects", json=body, headers=keys.auth("submitter")).json()
+    assert created["cascade"]["model"]["name"] == "strong"
+    removed = client.patch(
+        f"/v1/projects/{created['id']}", json={"cascade": None}, headers=keys.auth("admin")
+    )
+    assert removed.status_code == 200 and removed.json()["cascade"] is None
+    assert removed.json()["version"] == 2

@@ -62,6 +62,7 @@ def estimate_items(
         sample_requests=[request.messages for request in requests],
         sample_size=len(sample),
         price=price_for(spec.model, settings.prices),
+        cascade_price=price_for(spec.cascade.model, settings.prices) if spec.cascade else None,
     )
 
 
@@ -118,6 +119,11 @@ def check_priced(project: ProjectRecord, settings: Settings) -> None:
         raise ValidationFailedError(
             f"the project has a spend limit but no price is known for model "
             f"{spec.model.name!r}: set model.price, or list it in LABELWISE_PRICES"
+        )
+    if spec.cascade is not None and price_for(spec.cascade.model, settings.prices) is None:
+        raise ValidationFailedError(
+            f"the project has a spend limit but no price is known for its cascade model "
+            f"{spec.cascade.model.name!r}: set cascade.model.price, or list it in LABELWISE_PRICES"
         )
     for voter in spec.consensus.models:
         if price_for(voter, settings.prices) != price:

@@ -85,7 +85,9 @@ def packs_of(items: Sequence[Packed], size: int) -> list[list[Packed]]:
 
 def copied(outcome: LabelOutcome, item_id: int) -> LabelOutcome:
     """Another item's outcome as this item's: a cache hit, which cost no call."""
-    copy = dataclasses.replace(outcome, item_id=item_id, usage=Usage(), attempts=0)
+    copy = dataclasses.replace(
+        outcome, item_id=item_id, usage=Usage(), batch_usage=Usage(), prior_cost_usd=0.0, attempts=0
+    )
     copy.cache_hit, copy.latency_ms = True, 0
     return copy
 

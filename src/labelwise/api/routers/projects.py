@@ -89,7 +89,7 @@ def _keeping_price(model: ModelSpec, current: ModelSpec) -> ModelSpec:
 def _prices(spec: ProjectSpec) -> list[Price]:
     """The prices a project itself states, for its model and its voters (the others come from
     the operator's table)."""
-    models = [spec.model, *spec.consensus.models]
+    models = [spec.model, *spec.consensus.models, *([spec.cascade.model] if spec.cascade else [])]
     return [model.price for model in models if model.price is not None]
 
 
@@ -112,10 +112,11 @@ def _check_task_type(task: TaskSpec) -> None:
 def create_project(
     body: ProjectCreate, key: SubmitterKey, session: SessionDep, settings: SettingsDep
 ) -> ProjectPublic:
-    check_endpoints([body.model, *body.consensus.models], settings, team=key.team)
+    cascade = [body.cascade.model] if body.cascade else []
+    check_endpoints([body.model, *body.consensus.models, *cascade], settings, team=key.team)
     _check_task_type(body.task)
     if body.spend_limit_usd is not None or any(
-        price is not None for price in (body.model.price, *(m.price for m in body.consensus.models))
+        m.price is not None for m in (body.model, *body.consensus.models, *cascade)
     ):
         require_admin_for_spend(key)
     spec = checked_spec(body.model_dump(include=set(ProjectParts.model_fields)))
@@ -152,6 +153,7 @@ def update_project(
         [
             *([body.model] if body.model else []),
             *(body.consensus.models if body.consensus else []),
+            *([body.cascade.model] if body.cascade else []),
         ],
         settings,
         team=key.team,
@@ -162,6 +164,12 @@ def update_project(
     changes = _parts_of(body)
     if body.model is not None:
         changes["model"] = _keeping_price(body.model, current.spec.model)
+    if "cascade" in body.model_fields_set:
+        # null removes the cascade; a cascade model named again keeps its price, as `model` does.
+        changes["cascade"] = body.cascade
+        if body.cascade is not None and current.spec.cascade is not None:
+            kept = _keeping_price(body.cascade.model, current.spec.cascade.model)
+            changes["cascade"] = body.cascade.model_copy(update={"model": kept})
     after = current.spec.model_copy(update=changes)
     if "spend_limit_usd" in body.model_fields_set or _prices(after) != _prices(current.spec):
         require_admin_for_spend(key)
