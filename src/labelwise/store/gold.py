@@ -23,11 +23,23 @@ items = Item.__table__
 predictions = Prediction.__table__
 
 
+# Gold a guarantee may be certified on: truth that came without regard to the model's confidence.
+# The client's ground truth, a batch's uniform sample, and items reviewed while nothing could be
+# accepted (every item went to review, served in arrival order). Items reviewed because their
+# confidence was low, or audits of accepted items, are not a random sample of anything the
+# threshold is tested on.
+_RANDOM_GOLD = or_(
+    items.c.ground_truth.is_not(None),
+    items.c.sampled == "guarantee",
+    items.c.reason == ReviewReason.UNCALIBRATED.value,
+)
+
+
 def gold_by_version(
     connection: Connection, *, project_id: int, versions_wanted: list[int]
 ) -> dict[int, dict[int, GoldRecord]]:
-    """Per version, its gold records (with their parts) keyed by item id, so versions can be
-    compared on the items every one of them labeled."""
+    """Per version, its gold that is a random sample (`_RANDOM_GOLD`), with parts, keyed by item
+    id, so versions can be compared on the items every one of them labeled."""
     rows = connection.execute(
         select(
             predictions.c.version,
@@ -42,6 +54,7 @@ def gold_by_version(
         .where(
             items.c.project_id == project_id,
             items.c.gold.is_(True),
+            _RANDOM_GOLD,
             predictions.c.version.in_(versions_wanted),
             predictions.c.value.is_not(None),
         )
@@ -107,18 +120,6 @@ def recent_confidences(
         .limit(limit)
     ).scalars()
     return list(rows)
-
-
-# Gold a guarantee may be certified on: truth that came without regard to the model's confidence.
-# The client's ground truth, a batch's uniform sample, and items reviewed while nothing could be
-# accepted (every item went to review, served in arrival order). Items reviewed because their
-# confidence was low, or audits of accepted items, are not a random sample of anything the
-# threshold is tested on.
-_RANDOM_GOLD = or_(
-    items.c.ground_truth.is_not(None),
-    items.c.sampled == "guarantee",
-    items.c.reason == ReviewReason.UNCALIBRATED.value,
-)
 
 
 def _of_version(
