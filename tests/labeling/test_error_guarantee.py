@@ -63,6 +63,19 @@ ITEMS = [{"external_id": f"g{i}", "data": {"text": "good"}} for i in range(80)] 
 ]
 
 
+def _settled(
+    client: TestClient, keys: Keys, settings: Settings, engine: Engine, *, sample_size: int
+) -> tuple[int, int]:
+    """A project and batch of ITEMS, labeled, its sample (or everything served) reviewed and
+    the guarantee settled: (project id, batch id)."""
+    project_id = _project(client, keys, sample_size=sample_size)
+    batch_id = post(client, keys, project_id, ITEMS)
+    run_worker(settings, burst=True)
+    _review_all(client, keys, project_id)
+    _reconcile(settings, engine)
+    return project_id, batch_id
+
+
 def test_the_sample_certifies_a_cut_and_the_held_items_follow_it(
     client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
 ) -> None:
@@ -110,11 +123,7 @@ def test_a_sample_too_small_to_certify_sends_everything_to_review(
     client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
 ) -> None:
     # One item in a hundred drawn: even no sampled error could not rule out 11 wrong labels.
-    project_id = _project(client, keys, sample_size=1)
-    batch_id = post(client, keys, project_id, ITEMS)
-    run_worker(settings, burst=True)
-    _review_all(client, keys, project_id)
-    _reconcile(settings, engine)
+    _, batch_id = _settled(client, keys, settings, engine, sample_size=1)
 
     guarantee = _batch(client, keys, batch_id)["guarantee"]
     assert guarantee["state"] == "uncertified" and guarantee["cut"] is None
@@ -125,11 +134,7 @@ def test_a_sample_too_small_to_certify_sends_everything_to_review(
 def test_each_batch_draws_its_own_sample_and_waits_for_it(
     client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
 ) -> None:
-    project_id = _project(client, keys, sample_size=40)
-    first = post(client, keys, project_id, ITEMS)
-    run_worker(settings, burst=True)
-    _review_all(client, keys, project_id)
-    _reconcile(settings, engine)
+    project_id, first = _settled(client, keys, settings, engine, sample_size=40)
     assert _batch(client, keys, first)["guarantee"]["state"] == "certified"
     # A second batch draws its own sample and waits for it: one batch's cut is not another's.
     second = post(client, keys, project_id, [{"data": {"text": "good"}}] * 3)
@@ -155,11 +160,7 @@ def test_a_target_error_needs_a_valid_policy(client: TestClient, keys: Keys) -> 
 def test_relabeling_the_review_queue_leaves_a_guaranteed_batch_alone(
     client: TestClient, keys: Keys, settings: Settings, engine: Engine, scored_llm: respx.MockRouter
 ) -> None:
-    project_id = _project(client, keys, sample_size=40)
-    batch_id = post(client, keys, project_id, ITEMS)
-    run_worker(settings, burst=True)
-    _review_all(client, keys, project_id)
-    _reconcile(settings, engine)
+    project_id, batch_id = _settled(client, keys, settings, engine, sample_size=40)
     below_cut = [i for i in items_of(client, keys, batch_id) if i["reason"] == "low_confidence"]
     assert below_cut
     response = client.post(
