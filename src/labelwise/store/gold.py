@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, or_, select
 
 from labelwise.domain import GoldRecord
 from labelwise.errors import ReviewReason
-from labelwise.store.models import Item, Prediction
+from labelwise.store.models import SAMPLED_GUARANTEE, Item, Prediction
 
 items = Item.__table__
 predictions = Prediction.__table__
@@ -30,7 +30,7 @@ predictions = Prediction.__table__
 # threshold is tested on.
 _RANDOM_GOLD = or_(
     items.c.ground_truth.is_not(None),
-    items.c.sampled == "guarantee",
+    items.c.sampled == SAMPLED_GUARANTEE,
     items.c.reason == ReviewReason.UNCALIBRATED.value,
 )
 

@@ -18,7 +18,14 @@ from sqlalchemy import Connection, func, or_, select, update
 from labelwise.domain import BatchGuarantee, ItemStatus, RoutedItem
 from labelwise.errors import ReviewReason
 from labelwise.spec import ProjectSpec
-from labelwise.store.models import Batch, Item, Prediction, ProjectVersion
+from labelwise.store.models import (
+    CURRENT_PREDICTION,
+    SAMPLED_GUARANTEE,
+    Batch,
+    Item,
+    Prediction,
+    ProjectVersion,
+)
 
 batches = Batch.__table__
 versions = ProjectVersion.__table__
@@ -92,7 +99,7 @@ def sample_progress(connection: Connection, *, batch_id: int) -> SampleProgress:
     in_review = _count(
         connection,
         batch_id,
-        (items.c.sampled == "guarantee")
+        (items.c.sampled == SAMPLED_GUARANTEE)
         & (items.c.status == ItemStatus.REVIEW.value)
         & items.c.reason.in_(_SAMPLE_IN_REVIEW),
     )
@@ -121,11 +128,11 @@ def sample_verdicts(connection: Connection, *, batch_id: int) -> list[SampleVerd
         select(predictions.c.confidence, predictions.c.value, items.c.label_value, items.c.status)
         .join(
             predictions,
-            (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+            CURRENT_PREDICTION,
         )
         .where(
             items.c.batch_id == batch_id,
-            items.c.sampled == "guarantee",
+            items.c.sampled == SAMPLED_GUARANTEE,
             or_(
                 items.c.status == ItemStatus.REVIEWED.value,
                 items.c.status == ItemStatus.FAILED.value,
@@ -152,7 +159,7 @@ def held_page(
         )
         .join(
             predictions,
-            (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+            CURRENT_PREDICTION,
         )
         .where(
             items.c.batch_id == batch_id,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.scrub import scrub_secrets
 from labelwise.store.batches import get_batch
-from labelwise.store.models import Item, Prediction
+from labelwise.store.models import CURRENT_PREDICTION, Item, Prediction
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,7 @@ class ItemView:
 
 def _views() -> Any:
     """Items joined to the prediction of their current version."""
-    return select(Item, Prediction).outerjoin(
-        Prediction, (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
-    )
+    return select(Item, Prediction).outerjoin(Prediction, CURRENT_PREDICTION)
 
 
 def _page(batch_id: int, after_id: int, limit: int) -> Any:

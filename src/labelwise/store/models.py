@@ -221,6 +221,13 @@ class Prediction(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# An item's prediction under the item's own version: the one its label and its routing rest on.
+CURRENT_PREDICTION = (Prediction.item_id == Item.id) & (Prediction.version == Item.version)
+# What `Item.sampled` holds: how an item was drawn into a random sample.
+SAMPLED_AUDIT = "audit"
+SAMPLED_GUARANTEE = "guarantee"
+
+
 class ReviewDecision(Base):
     """One reviewer's decision on one item. A reviewer decides an item at most once; the item's
     final label follows from its decisions (see `labelwise.review.verdict`)."""

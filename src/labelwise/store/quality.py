@@ -11,7 +11,13 @@ from sqlalchemy import Connection, String, cast, func, select
 
 from labelwise.domain import ItemStatus
 from labelwise.errors import ReviewReason
-from labelwise.store.models import Item, Prediction, ProjectVersion, ReviewDecision
+from labelwise.store.models import (
+    CURRENT_PREDICTION,
+    Item,
+    Prediction,
+    ProjectVersion,
+    ReviewDecision,
+)
 
 decisions = ReviewDecision.__table__
 items = Item.__table__
@@ -91,7 +97,7 @@ def audited_items(connection: Connection, *, project_id: int, version: int) -> l
         select(items.c.status, items.c.label_value, predictions.c.value)
         .join(
             predictions,
-            (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+            CURRENT_PREDICTION,
         )
         .where(
             items.c.project_id == project_id,

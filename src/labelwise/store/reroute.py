@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, true, update
 
 from labelwise.domain import ItemStatus, LabelSource, RoutedItem, RoutingDecision, Scored
 from labelwise.errors import ReviewReason
-from labelwise.store.models import Item, Prediction
+from labelwise.store.models import CURRENT_PREDICTION, Item, Prediction
 
 items = Item.__table__
 predictions = Prediction.__table__
@@ -87,7 +87,7 @@ def model_decided_page(
         )
         .join(
             predictions,
-            (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+            CURRENT_PREDICTION,
         )
         .where(
             items.c.project_id == project_id,

@@ -16,14 +16,20 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from labelwise.domain import BatchGuarantee, ItemStatus
-from labelwise.store.models import Batch, Item, Prediction
+from labelwise.store.models import (
+    CURRENT_PREDICTION,
+    SAMPLED_AUDIT,
+    SAMPLED_GUARANTEE,
+    Batch,
+    Item,
+    Prediction,
+)
 
 batches = Batch.__table__
 items = Item.__table__
 predictions = Prediction.__table__
 
-AUDIT = "audit"
-GUARANTEE = "guarantee"
+AUDIT, GUARANTEE = SAMPLED_AUDIT, SAMPLED_GUARANTEE
 FINAL = (ItemStatus.REVIEWED.value, ItemStatus.FAILED.value)
 
 
@@ -31,7 +37,7 @@ def _with_prediction() -> Any:
     """Items joined to the prediction of their own version."""
     return items.join(
         predictions,
-        (predictions.c.item_id == items.c.id) & (predictions.c.version == items.c.version),
+        CURRENT_PREDICTION,
     )
 
 
