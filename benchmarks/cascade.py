@@ -30,22 +30,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from stack import running_stack
 
 from labelwise.client import LabelwiseClient
 from labelwise.tasks.base import data_json
 from labelwise.testing.fake_llm import FakeLLMConfig, create_app
 from labelwise.testing.fake_llm.judge import stable_seed
+from labelwise.testing.fake_llm.server import serving_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHEAP_PRICE = {"prompt": 0.05, "completion": 0.2}
@@ -131,27 +127,6 @@ def hinting_fake(config: FakeLLMConfig, truth: dict[str, str]) -> Any:
     return app
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """`app` on a loopback port, on a thread, for the block; yields its `/v1` URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def project(name: str, model: dict[str, Any], cascade: dict[str, Any] | None) -> dict[str, Any]:
     definition = json.loads((ROOT / "examples/news/project.json").read_text())
     definition.update(name=name, model=model, result_cache="off")
@@ -223,8 +198,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     by_text = {item["data"]["text"]: truth[item["external_id"]] for item in items}
     env = {"LABELWISE_LLM_CONCURRENCY": "4", "LABELWISE_LLM_TIMEOUT_SECONDS": "300"}
     with (
-        serving(hinting_fake(STRONG_FAKE, by_text)) as strong_url,
-        serving(hinting_fake(WEAK_FAKE, by_text)) as weak_url,
+        serving_app(hinting_fake(STRONG_FAKE, by_text), name="strong-fake") as strong_url,
+        serving_app(hinting_fake(WEAK_FAKE, by_text), name="weak-fake") as weak_url,
     ):
         env["LABELWISE_ALLOWED_LLM_BASE_URLS"] = json.dumps([strong_url, weak_url])
         local = None

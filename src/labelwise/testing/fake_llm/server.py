@@ -44,6 +44,14 @@ def running_fake_llm(
 ) -> Iterator[str]:
     """A fake LLM on a background thread for the duration of the block; yields its base URL
     (`http://127.0.0.1:PORT/v1`). Port 0 picks a free port."""
+    with serving_app(create_app(config), port=port, host=host, name="fake-llm") as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: Any, *, port: int = 0, host: str = "127.0.0.1", name: str) -> Iterator[str]:
+    """Any ASGI `app` on a background thread for the block (the fake, or a proxy in front of
+    it); yields its `/v1` base URL. Port 0 picks a free port."""
     # Bind here rather than in uvicorn so the port is known before the server starts, with no
     # window in which another process could take it.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -51,18 +59,16 @@ def running_fake_llm(
     sock.bind((host, port))
     bound = sock.getsockname()[1]
     # log_config=None: leave the host process's logging (pytest's, the CLI's) alone.
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_config=None, lifespan="off", **_UVICORN)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **_UVICORN))
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"fake-llm-{bound}", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=f"{name}-{bound}", daemon=True
     )
     thread.start()
     try:
         deadline = time.monotonic() + 10
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake LLM server did not start")
+                raise RuntimeError(f"the {name} server did not start")
             time.sleep(0.005)
         yield f"http://{host}:{bound}/v1"
     finally:
