@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     reconcile_interval_seconds: float = Field(default=15.0, gt=0)
     result_flush_seconds: float = Field(default=0.25, gt=0)
+    # On SIGTERM a worker takes no new chunk and gives the one it runs this long to finish; then
+    # it writes what is done and hands the rest back to the queue at once. The API drains its
+    # requests for as long. Keep it below the orchestrator's kill deadline (Kubernetes'
+    # terminationGracePeriodSeconds, Compose's stop_grace_period) with a few seconds to spare.
+    stop_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
 
     # Batch mode: items per provider batch (one upload each), and the window it may take.
     provider_batch_items: int = Field(default=5000, ge=1, le=50_000)
@@ -143,6 +148,16 @@ class Settings(BaseSettings):
     local_threads: int | None = Field(default=None, ge=1)
     local_parallel: int = Field(default=2, ge=1, le=16)
     local_context_tokens: int = Field(default=2048, ge=512)
+
+    # Logs: "json" writes one object a line (time, level, logger, message, and the request,
+    # batch, job and item ids known where the line was written), for a log pipeline to index.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = Field(default="WARNING", pattern=r"(?i)^(debug|info|warning|error)$")
+    # Each worker serves its Prometheus metrics here (0: not at all). The address is loopback by
+    # default: in a pod, 0.0.0.0, so the scraper can reach it. `labelwise up` gives its N workers
+    # this port, the next one, and so on.
+    worker_metrics_port: int = Field(default=9108, ge=0, le=65535)
+    worker_metrics_address: str = "127.0.0.1"
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Connection URLs may carry passwords: shown without them."""

@@ -327,9 +327,17 @@ def test_containers_have_resources_and_run_as_non_root(docs: list[Doc]) -> None:
             assert c.get("securityContext", {}).get("allowPrivilegeEscalation") is False, name
 
 
-def test_worker_has_a_grace_period_to_finish_its_chunk(docs: list[Doc]) -> None:
-    grace = pod_spec(find(docs, "Deployment", WORKER)).get("terminationGracePeriodSeconds", 30)
-    assert grace >= 60
+@pytest.mark.parametrize("name", [API, WORKER])
+def test_pods_outlive_the_processes_own_grace_period(docs: list[Doc], name: str) -> None:
+    """The process drains (API) or hands its chunk back (worker) after
+    LABELWISE_STOP_GRACE_SECONDS; the pod must not be killed before that is done."""
+    workload = find(docs, "Deployment", name)
+    kill_after = pod_spec(workload).get("terminationGracePeriodSeconds", 30)
+    env = env_from_configmaps(docs, container(workload, name.removeprefix("labelwise-")))
+    grace = float(
+        env.get("LABELWISE_STOP_GRACE_SECONDS", Settings.model_fields["stop_grace_seconds"].default)
+    )
+    assert 5 <= kill_after - grace <= 30, (kill_after, grace)
 
 
 def test_each_deployment_has_a_disruption_budget(docs: list[Doc]) -> None:

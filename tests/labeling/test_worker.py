@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from labelwise.labeling.chunk_run import ChunkRun
 from labelwise.labeling.queue import Delivery, connect
 from labelwise.labeling.reconciler import reconcile_once
+from labelwise.labeling.stopping import GracefulStop
 from labelwise.labeling.worker import WorkerRuntime, run_worker
 from labelwise.settings import Settings
 from labelwise.store.models import Item, Prediction
@@ -267,8 +268,10 @@ def test_a_failed_result_write_is_retried_not_lost(
 class _CountingRuntime:
     """Stands in for a worker's runtime: counts the items it is asked to label."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.delivery = Delivery(connect(settings.redis_url), settings.queue_name)
+        self.stop = GracefulStop(settings.stop_grace_seconds)
         self.closed = False
 
     def run_chunk(self, job_id: str, item_ids: list[int]) -> int:
@@ -286,7 +289,7 @@ def test_jobs_use_the_runtime_of_the_worker_serving_them(
     started: list[_CountingRuntime] = []
 
     def start(settings: Settings) -> _CountingRuntime:
-        started.append(_CountingRuntime(engine))
+        started.append(_CountingRuntime(engine, settings))
         return started[-1]
 
     monkeypatch.setattr(worker.WorkerRuntime, "start", start)

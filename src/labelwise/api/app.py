@@ -31,6 +31,7 @@ from labelwise.api.throttle import Throttle
 from labelwise.labeling.labeler import Labeler
 from labelwise.labeling.queue import Delivery, connect
 from labelwise.llm.client import LLMClients
+from labelwise.observability.request_ids import RequestIdMiddleware
 from labelwise.settings import Settings
 from labelwise.store.db import engine_for, make_session_factory, read_only
 from labelwise.tasks.prompts import PromptLibrary
@@ -69,6 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.max_concurrent_requests)
+    # Added last, so outermost: even an answer the limits above give carries X-Request-ID.
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for router in (
         health.router,

@@ -1,7 +1,12 @@
-"""Prometheus metrics: requests and latency by route; queue and store gauges at scrape time."""
+"""Prometheus metrics: requests and latency by route; queue and store gauges at scrape time.
+
+The middleware also writes the access log line of each request (at DEBUG for probes and scrapes,
+which come every few seconds and say nothing), carrying the request id bound outside it.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -10,6 +15,8 @@ from typing import Any, Generic, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 T = TypeVar("T")
+log = logging.getLogger("labelwise.api.access")
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
     "labelwise_http_requests_total",
@@ -48,8 +55,18 @@ class MetricsMiddleware:
             route = scope.get("route")
             # The template, not the raw path: ids would make the label set unbounded.
             name = getattr(route, "path", "unmatched")
+            seconds = time.perf_counter() - started
             REQUESTS.labels(scope["method"], name, str(status)).inc()
-            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], name).observe(seconds)
+            _access_log(scope["method"], name, status, seconds)
+
+
+def _access_log(method: str, route: str, status: int, seconds: float) -> None:
+    level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+    if log.isEnabledFor(level):
+        fields = {"method": method, "route": route, "status": status}
+        duration = {"duration_ms": round(seconds * 1000, 1)}
+        log.log(level, "%s %s %s", method, route, status, extra=fields | duration)
 
 
 class CachedValue(Generic[T]):

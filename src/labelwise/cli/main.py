@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from typing import TypeAlias
 
 from labelwise.local.model import LocalModelUnavailable, find_local_model
 from labelwise.local.stack import local_stack, require_llm_endpoint
+from labelwise.observability.logs import configure_logging
 from labelwise.settings import Settings
 from labelwise.store.keys import Role
 
@@ -122,8 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return fake_llm.main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     handler = COMMANDS[args.command]
     return handler(settings, args) or 0
 
@@ -150,10 +150,14 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         log_level="warning",
         access_log=False,
+        # Leave logging to `configure_logging`: uvicorn's lines then come out in the same format.
+        log_config=None,
         # Client addresses (request limits, wrong-key counts) and https (cookies, the sign-in
         # origin check) are read from X-Forwarded-* only when these proxies sent them.
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # On SIGTERM: stop accepting, let the requests in flight finish, then close.
+        timeout_graceful_shutdown=settings.stop_grace_seconds,
     )
     return 0
 

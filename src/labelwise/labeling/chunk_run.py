@@ -37,6 +37,8 @@ from labelwise.labeling.chunk_store import (
     version_specs,
 )
 from labelwise.labeling.labeler import Labeler, PackItem
+from labelwise.labeling.stopping import GracefulStop
+from labelwise.observability.worker_metrics import count_lease_renewal
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.labeling import ClaimedItem
@@ -63,14 +65,23 @@ class ChunkRun:
     parts: `prepare` to claim and settle what needs no call, `finish` for each answered item,
     `flush` to write, and `written` to count."""
 
-    def __init__(self, settings: Settings, engine: Engine, labeler: Labeler, job_id: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        labeler: Labeler,
+        job_id: str,
+        stop: GracefulStop | None = None,
+    ) -> None:
         self._settings = settings
         self._engine = engine
         self._labeler = labeler
         self._job_id = job_id
+        self._stop = stop
         self._finished: list[FinishedItem] = []
         self._in_flight: set[int] = set()
         self._written = 0
+        self.unfinished: list[int] = []
 
     @property
     def written(self) -> int:
@@ -78,7 +89,11 @@ class ChunkRun:
         return self._written
 
     async def run(self, item_ids: Sequence[int]) -> int:
-        """Label and write the items this job still owns; returns how many it finished."""
+        """Label and write the items this job still owns; returns how many it finished.
+
+        When the worker is stopping and the grace period ends first, the calls in flight are
+        cancelled, what finished is written, and the items left are listed in `unfinished` for
+        the worker to hand back."""
         chunk = await self.prepare(item_ids)
         if chunk is None:
             return 0
@@ -87,11 +102,16 @@ class ChunkRun:
         )
         writer = asyncio.create_task(self._write_periodically())
         try:
-            await self._label_all(chunk, examples)
+            labeling = self._label_all(chunk, examples)
+            if self._stop is None:
+                await labeling
+            else:
+                await self._stop.guard(labeling)
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
         await self.flush()
+        self.unfinished = sorted(self._in_flight)
         return self._written
 
     async def prepare(self, item_ids: Sequence[int]) -> PreparedChunk | None:
@@ -205,6 +225,7 @@ class ChunkRun:
                         self._job_id,
                         list(self._in_flight),
                     )
+                    count_lease_renewal()
                     last_renewal = time.monotonic()
             except Exception:
                 log.exception("writing results of job %s failed; retrying", self._job_id)

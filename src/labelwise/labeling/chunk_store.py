@@ -27,6 +27,7 @@ from labelwise.labeling.guarantee import settle_batches
 from labelwise.labeling.labeler import Labeler
 from labelwise.labeling.outcomes import outcome_row
 from labelwise.labeling.recalibration import recalibrate
+from labelwise.observability.label_writes import report_written
 from labelwise.settings import Settings
 from labelwise.spec import ProjectSpec
 from labelwise.store.calibrations import mark_stale, stored_calibrations
@@ -178,6 +179,7 @@ def record_finished(settings: Settings, engine: Engine, finished: Sequence[Finis
         written = record_outcomes(connection, rows, now=time.time())
         for project_id, version in sorted(with_gold):
             mark_stale(connection, project_id=project_id, version=version)
+    report_written(rows)
     recalibrate(
         engine,
         {key: specs[key] for key in with_gold},

@@ -6,7 +6,8 @@ reconciler asks so it does not deliver a queued chunk a second time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, get_current_job
@@ -44,10 +45,15 @@ class Delivery:
         self.queue = Queue(queue_name, connection=redis)
 
     def enqueue_chunks(
-        self, chunks: Mapping[str, Sequence[int]], *, function: str = LABEL_CHUNK_JOB
+        self,
+        chunks: Mapping[str, Sequence[int]],
+        *,
+        function: str = LABEL_CHUNK_JOB,
+        at_front: bool = False,
     ) -> None:
         """One job per chunk, with the job id chosen by the store when it leased the items;
-        `function` labels them (the default) or submits them as a provider batch."""
+        `function` labels them (the default) or submits them as a provider batch. `at_front`
+        puts them before what is queued: work already begun and handed back."""
         if not chunks:
             return
         jobs = [
@@ -58,6 +64,7 @@ class Delivery:
                 timeout=JOB_TIMEOUT_SECONDS,
                 result_ttl=0,
                 failure_ttl=24 * 3600,
+                at_front=at_front,
             )
             for job_id, item_ids in chunks.items()
         ]
@@ -105,6 +112,25 @@ class Delivery:
     def ping(self) -> bool:
         return bool(self.redis.ping())
 
-    def make_worker(self, name: str | None = None) -> SimpleWorker:
-        """SimpleWorker: no fork per job, so each process keeps its LLM client and connections."""
-        return SimpleWorker([self.queue], connection=self.redis, name=name)
+    def make_worker(
+        self, name: str | None = None, on_stop: Callable[[], None] | None = None
+    ) -> SimpleWorker:
+        """SimpleWorker: no fork per job, so each process keeps its LLM client and connections.
+        `on_stop` is called when a warm stop is asked (SIGTERM or SIGINT) during a job."""
+        return StoppableWorker([self.queue], connection=self.redis, name=name, on_stop=on_stop)
+
+
+class StoppableWorker(SimpleWorker):
+    """RQ's warm stop waits for the running job however long it takes; this one also tells
+    the job, which then finishes within its grace period or hands its work back."""
+
+    def __init__(
+        self, *args: Any, on_stop: Callable[[], None] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_stop = on_stop
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()
+        if self._on_stop is not None:
+            self._on_stop()

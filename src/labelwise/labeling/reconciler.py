@@ -27,6 +27,8 @@ from labelwise.errors import ReviewReason
 from labelwise.labeling.guarantee import settle_waiting
 from labelwise.labeling.queue import Delivery
 from labelwise.labeling.recalibration import recalibrate_stale
+from labelwise.observability.context import bound
+from labelwise.observability.worker_metrics import count_reconcile
 from labelwise.settings import Settings
 from labelwise.store.labeling import (
     expire_delivery,
@@ -44,6 +46,8 @@ SCAN_LIMIT = 5000
 
 @dataclass
 class ReconcileReport:
+    # Items found with their delivery lease run out, whatever was done with them.
+    expired: int = 0
     redelivered: int = 0
     still_queued: int = 0
     sent_to_review: int = 0
@@ -55,20 +59,42 @@ class ReconcileReport:
 
 
 def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> ReconcileReport:
-    report = ReconcileReport(
-        recalibrated=recalibrate_stale(engine, max_gold=settings.calibration_max_gold),
-        guarantees_settled=settle_waiting(engine),
-    )
-    with engine.begin() as connection:
-        report.provider_batches_open = count_open_batches(connection)
-    if report.provider_batches_open:
-        delivery.enqueue_collect()
+    """One pass. What it did also goes to the worker's metrics, as far as it got: a pass that
+    raises midway still counts the items it had already redelivered."""
+    report = ReconcileReport()
+    finished = False
+    try:
+        report.recalibrated = recalibrate_stale(engine, max_gold=settings.calibration_max_gold)
+        report.guarantees_settled = settle_waiting(engine)
+        with engine.begin() as connection:
+            report.provider_batches_open = count_open_batches(connection)
+        if report.provider_batches_open:
+            delivery.enqueue_collect()
+        _reconcile_leases(settings, engine, delivery, report)
+        finished = True
+    finally:
+        count_reconcile(
+            finished=finished,
+            expired=report.expired,
+            redelivered=report.redelivered,
+            still_queued=report.still_queued,
+            sent_to_review=report.sent_to_review,
+        )
+    return report
+
+
+def _reconcile_leases(
+    settings: Settings, engine: Engine, delivery: Delivery, report: ReconcileReport
+) -> None:
+    """Expired leases, in scans of `SCAN_LIMIT`: poison items to review, items whose job still
+    waits in the queue get more time, the rest are delivered again."""
     while True:
         now = time.time()
         with engine.begin() as connection:
             expired = find_expired_leases(connection, now=now, limit=SCAN_LIMIT)
         if not expired:
-            return report
+            return
+        report.expired += len(expired)
         exhausted = [e.id for e in expired if e.deliveries >= settings.max_deliveries]
         by_owner: dict[str | None, list[int]] = defaultdict(list)
         for e in expired:
@@ -92,10 +118,12 @@ def reconcile_once(settings: Settings, engine: Engine, delivery: Delivery) -> Re
                 now=now,
                 lease_until=now + settings.queued_lease_seconds,
             )
+        if exhausted:
+            log.warning("items sent to review after max deliveries", extra={"item_ids": exhausted})
         report.still_queued += len(waiting)
         report.redelivered += _redeliver(settings, engine, delivery, lost, now)
         if len(expired) < SCAN_LIMIT:
-            return report
+            return
 
 
 def _redeliver(
@@ -121,6 +149,9 @@ def _redeliver(
         with engine.begin() as connection:
             expire_delivery(connection, job_ids=list(chunks))
         raise
+    for job_id, ids in chunks.items():
+        with bound(job_id=job_id):
+            log.info("items redelivered", extra={"items": len(ids), "item_ids": ids})
     return sum(len(ids) for ids in chunks.values())
 
 

@@ -17,10 +17,14 @@ from sqlalchemy import Engine
 
 from labelwise.labeling import batch_mode
 from labelwise.labeling.chunk_run import ChunkRun
+from labelwise.labeling.hand_back import hand_back
 from labelwise.labeling.labeler import Labeler
 from labelwise.labeling.queue import Delivery, connect, current_job_id
 from labelwise.labeling.reconciler import ReconcilerThread
+from labelwise.labeling.stopping import GracefulStop
 from labelwise.llm.client import LLMClients
+from labelwise.observability.exporter import serve_worker_metrics
+from labelwise.observability.worker_metrics import chunk_span
 from labelwise.settings import Settings
 from labelwise.store.db import engine_for
 from labelwise.tasks.prompts import PromptLibrary
@@ -32,21 +36,34 @@ class WorkerRuntime:
     """What one worker process holds for its whole life, built once from its `Settings`: an
     event loop, the labeler with its LLM clients, and a database engine."""
 
-    def __init__(self, settings: Settings, engine: Engine, labeler: Labeler) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, labeler: Labeler, delivery: Delivery
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.labeler = labeler
+        self.delivery = delivery
         self.loop = asyncio.new_event_loop()
+        self.stop = GracefulStop(settings.stop_grace_seconds)
 
     @classmethod
     def start(cls, settings: Settings) -> WorkerRuntime:
         """Build what the jobs share; `close` releases it."""
         labeler = Labeler(settings, LLMClients(settings), PromptLibrary.from_settings(settings))
-        return cls(settings, engine_for(settings), labeler)
+        delivery = Delivery(connect(settings.redis_url), settings.queue_name)
+        return cls(settings, engine_for(settings), labeler, delivery)
 
     def run_chunk(self, job_id: str, item_ids: Sequence[int]) -> int:
-        run = ChunkRun(self.settings, self.engine, self.labeler, job_id)
-        return self.loop.run_until_complete(run.run(item_ids))
+        """Label a chunk; if the worker is stopped before it ends, what is left goes back to
+        the queue now rather than when its lease runs out."""
+        with chunk_span(job_id, item_ids) as span:
+            run = ChunkRun(self.settings, self.engine, self.labeler, job_id, self.stop)
+            span.written = self.loop.run_until_complete(run.run(item_ids))
+            if run.unfinished:
+                moved = hand_back(self.settings, self.engine, self.delivery, job_id, run.unfinished)
+                span.handed_back = moved
+                log.warning("stopping: job %s handed back %d unfinished items", job_id, moved)
+            return span.written
 
     def submit_batch(self, job_id: str, item_ids: Sequence[int]) -> int:
         return self.loop.run_until_complete(
@@ -105,17 +122,21 @@ def _runtime_for_job() -> Iterator[WorkerRuntime]:
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
     """Serve jobs until stopped (or, with `burst`, until the queue is empty)."""
+    metrics_server = serve_worker_metrics(settings)
     runtime = WorkerRuntime.start(settings)
-    delivery = Delivery(connect(settings.redis_url), settings.queue_name)
+    delivery = runtime.delivery
     policy = delivery.eviction_policy()
     if policy not in (None, "noeviction"):
         log.warning("Redis maxmemory-policy is %s; run it with noeviction", policy)
     reconciler = ReconcilerThread(settings, runtime.engine, delivery)
     reconciler.start()
     serving = _serving.set(runtime)
+    worker = delivery.make_worker(name, on_stop=runtime.stop.request)
     try:
-        delivery.make_worker(name).work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
     finally:
         _serving.reset(serving)
         reconciler.stop()
         runtime.close()
+        if metrics_server is not None:
+            metrics_server.close()

@@ -3,7 +3,8 @@
 HTTP failures are retried below this (`labelwise.llm.retry`); here a bad answer (invalid JSON, a
 schema violation, a label outside the set) is shown back to the model with the validation error,
 and a truncated one is asked again with twice the token budget, at most `llm_max_reasks` times in
-all. A refusal is final. Every attempt and token is counted on the caller's `CallMeter`.
+all. A refusal is final. Every attempt and token is counted on the caller's `CallMeter`, and in
+the process's metrics by model (`labelwise.observability.llm_metrics`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ValidationError
 from labelwise.domain import TokenLogprob
 from labelwise.errors import InvalidOutputError, LLMCallError, RefusalError, TruncatedOutputError
 from labelwise.llm.compat import ProviderQuirks
-from labelwise.llm.meter import CallMeter
+from labelwise.llm.meter import CallMeter, usage_from_sdk
 from labelwise.llm.output import answer_text, mode_params, reask_messages, strip_fences
 from labelwise.llm.ratelimit import RateGate
 from labelwise.llm.retry import call_with_retries
+from labelwise.observability.llm_metrics import count_answer, count_tokens, timed_attempts
 from labelwise.settings import Settings
 from labelwise.spec import OutputMode
 
@@ -143,7 +145,7 @@ async def _create(
         )
         try:
             raw: RawCompletion = await call_with_retries(
-                settings, create, meter, gate=gate, tokens=charge
+                settings, timed_attempts(create, request.model), meter, gate=gate, tokens=charge
             )
         except LLMCallError as exc:
             learned = quirks is not None and quirks.learn(
@@ -196,6 +198,7 @@ def answer_from(
 ) -> StructuredAnswer:
     """The validated answer of a completion that was asked for elsewhere (a provider batch):
     a refusal or an invalid answer raises, with no re-ask."""
+    count_tokens(request.model, usage_from_sdk(completion.usage))
     choice = _first_choice(completion, meter)
     try:
         answer = parse_answer(answer_text(choice.message, request.mode), request.answer_model)
@@ -246,7 +249,12 @@ async def call_structured(
             gate=gate,
         )
         meter.add_usage(completion.usage)
-        choice = _first_choice(completion, meter)
+        count_tokens(request.model, usage_from_sdk(completion.usage))
+        try:
+            choice = _first_choice(completion, meter)
+        except (InvalidOutputError, RefusalError) as exc:
+            count_answer(request.model, exc.reason.value)
+            raise
         message = choice.message
         try:
             answer = parse_answer(answer_text(message, request.mode), request.answer_model)
@@ -254,6 +262,7 @@ async def call_structured(
             # A cut-off answer is asked again unchanged with a larger budget; feeding the
             # fragment back would only teach the model to continue it.
             truncated = choice.finish_reason == "length"
+            count_answer(request.model, "truncated" if truncated else "invalid_output")
             if reasks >= settings.llm_max_reasks:
                 raise _final_error(problem, truncated, max_tokens, reasks, meter) from problem
             reasks += 1
@@ -263,4 +272,5 @@ async def call_structured(
                 messages += reask_messages(message, request.mode, str(problem))
             continue
         # An answer that validates is complete, even if the provider also reported "length".
+        count_answer(request.model, "ok")
         return StructuredAnswer(answer, token_logprobs(choice), completion.model)

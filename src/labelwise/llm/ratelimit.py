@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from labelwise.llm.rate_headers import read_headers
 from labelwise.llm.rate_scripts import RateScripts
+from labelwise.observability.llm_metrics import count_cooldown, count_rate_wait
 from labelwise.settings import RateLimitRule, Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RateGate:
     ) -> None:
         digest = hashlib.blake2b(f"{base_url}\x1f{model}".encode(), digest_size=8).hexdigest()
         self.key = f"{KEY_PREFIX}{namespace}:{digest}"
+        self.model = model
         self.scripts = scripts
         self.rule = rule
         self.burst_seconds = burst_seconds
@@ -84,6 +86,7 @@ class RateGate:
             pause = min(wait, _MAX_SLEEP_SECONDS) * (1 + 0.2 * random.random())
             await asyncio.sleep(pause)
             waited += pause
+            count_rate_wait(self.model, pause)
         return waited
 
     async def try_acquire(self, tokens: int, *, now: float | None = None) -> float:
@@ -108,6 +111,7 @@ class RateGate:
     ) -> None:
         """A 429: everyone waits out `retry_after` (1 s when the server named none). When a rate
         limit ran out (`exhausted`), the shared rate is also halved and the buckets emptied."""
+        count_cooldown(self.model, "rate_limited")
         await self._run(
             self.scripts.penalize(
                 self.key,
@@ -141,6 +145,8 @@ class RateGate:
         if fresh:
             self._learned, self._learned_at = stated, now
         exhausted_for = reading.exhausted_for
+        if exhausted_for is not None:
+            count_cooldown(self.model, "limit_exhausted")
         await self._run(
             self.scripts.observe(
                 self.key,

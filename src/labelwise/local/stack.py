@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from labelwise.local.model import LocalModel, LocalModelUnavailable, find_local_model
 from labelwise.local.supervisor import ProcessGroup, free_port, wait_until_ready
+from labelwise.observability.exporter import worker_metrics_env
 from labelwise.settings import Settings
 
 DEFAULT_FAKE_LLM_LATENCY_MS = 50
@@ -62,11 +63,12 @@ def local_stack(
         for n in range(workers):
             # No fixed --name: a worker killed with SIGKILL leaves its name registered in Redis
             # for minutes, and its restart must not collide with it.
-            group.add(f"worker-{n + 1}", ["worker"], env)
+            group.add(f"worker-{n + 1}", ["worker"], env | worker_metrics_env(settings, n))
         group.watch_in_background()
         yield url
     finally:
-        group.stop()
+        # The children's own grace period, and a little more to write and hand back.
+        group.stop(timeout=settings.stop_grace_seconds + 5)
 
 
 def start_fake_llm(

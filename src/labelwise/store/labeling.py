@@ -251,3 +251,28 @@ def expire_delivery(connection: Connection, *, job_ids: Sequence[str]) -> None:
             )
             .values(lease_expires_at=0.0)
         )
+
+
+def hand_back_items(
+    connection: Connection,
+    *,
+    job_id: str,
+    item_ids: Sequence[int],
+    to_job: str,
+    lease_until: float,
+) -> list[int]:
+    """A stopping worker passes the items it still owns to a new delivery. The delivery it
+    gives up does not count against `max_deliveries`: nothing failed."""
+    if not item_ids:
+        return []
+    result = connection.execute(
+        update(items)
+        .where(still_owned(item_ids, job_id))
+        .values(
+            lease_owner=to_job,
+            lease_expires_at=lease_until,
+            deliveries=items.c.deliveries - 1,
+        )
+        .returning(items.c.id)
+    )
+    return [row[0] for row in result]

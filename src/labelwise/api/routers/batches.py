@@ -139,7 +139,23 @@ def _ingest(
         result = writer.commit(partial(new_guarantee, project.spec.routing))
     function = SUBMIT_BATCH_JOB if mode == "batch" else LABEL_CHUNK_JOB
     deliver(state, result.chunks, what=f"batch {result.batch_id}", function=function)
+    _log_posted(result, project_id, mode)
     return result
+
+
+def _log_posted(result: batch_writer.IngestResult, project_id: int, mode: BatchMode) -> None:
+    """The line that starts an item's trail in the logs: its batch, with the request's id."""
+    log.info(
+        "batch posted",
+        extra={
+            "batch_id": result.batch_id,
+            "project_id": project_id,
+            "items": result.received,
+            "items_created": result.created,
+            "mode": mode,
+            "chunks": len(result.chunks),
+        },
+    )
 
 
 def deliver(

@@ -16,6 +16,7 @@ from labelwise.api.guarded_route import GuardedRoute
 from labelwise.api.metrics import REGISTRY
 from labelwise.domain import ItemStatus
 from labelwise.errors import AuthError, ForbiddenError
+from labelwise.observability.metrics import LABELING_REGISTRY
 from labelwise.settings import Settings
 from labelwise.store.models import Item
 
@@ -53,10 +54,11 @@ def readyz(state: StateDep) -> JSONResponse:
 @router.get("/metrics")
 def metrics(request: Request, state: StateDep) -> Response:
     """Prometheus text. Counts of items reach it only for work outstanding (pending, in review),
-    read through the status index and cached a few seconds, so a scrape costs the same whatever
-    the store holds, and frequent scrapes cost nothing more."""
+    read from the status index alone and cached a few seconds: however many items are done, a
+    scrape reads none of them, and frequent scrapes cost nothing more. The labeling registry
+    adds the LLM calls and labels of the API's own synchronous labeling."""
     check_metrics_access(request, state.settings)
-    lines = [generate_latest(REGISTRY).decode()]
+    lines = [generate_latest(REGISTRY).decode(), generate_latest(LABELING_REGISTRY).decode()]
     lines.append("# HELP labelwise_items Items waiting, by status.\n# TYPE labelwise_items gauge\n")
     for status, n in state.outstanding.get(lambda: _outstanding(state)).items():
         lines.append(f'labelwise_items{{status="{status}"}} {n}\n')
