@@ -6,12 +6,17 @@ reconciler asks so it does not deliver a queued chunk a second time.
 
 from __future__ import annotations
 
+import itertools
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, get_current_job
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError, StopRequested
 from rq.job import Job, JobStatus
 
 LABEL_CHUNK_JOB = "labelwise.labeling.worker.label_chunk"
@@ -19,6 +24,9 @@ SUBMIT_BATCH_JOB = "labelwise.labeling.worker.submit_batch"
 COLLECT_BATCHES_JOB = "labelwise.labeling.worker.collect_batches"
 # One collection at a time is enough: it handles every finished provider batch.
 COLLECT_JOB_ID = "labelwise-collect-provider-batches"
+# How long a worker that lost Redis mid-job waits before serving again, by attempt.
+REDIS_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+log = logging.getLogger(__name__)
 # A chunk runs many LLM calls at once; it may take a while on a slow provider.
 JOB_TIMEOUT_SECONDS = 3600
 
@@ -87,8 +95,15 @@ class Delivery:
         return True
 
     def is_waiting(self, job_id: str) -> bool:
-        """True while the job sits in the queue, not yet picked up by a worker."""
-        return self._status(job_id) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+        """True while the job sits in the queue, not yet picked up by a worker.
+
+        A job's status alone is not enough: a worker that took the job off the list and lost
+        Redis before marking it started leaves it "queued" in no queue at all, and its items
+        would wait for it forever."""
+        status = self._status(job_id)
+        if status == JobStatus.QUEUED:
+            return self.redis.lpos(self.queue.key, job_id) is not None
+        return status in (JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
     def _status(self, job_id: str) -> JobStatus | None:
         """None when there is no such job, including one deleted between the fetch and the
@@ -118,6 +133,39 @@ class Delivery:
         """SimpleWorker: no fork per job, so each process keeps its LLM client and connections.
         `on_stop` is called when a warm stop is asked (SIGTERM or SIGINT) during a job."""
         return StoppableWorker([self.queue], connection=self.redis, name=name, on_stop=on_stop)
+
+    def serve(self, name: str | None, on_stop: Callable[[], None], *, burst: bool = False) -> None:
+        """Run a worker until it is stopped (or, with `burst`, the queue is empty).
+
+        RQ rides out a lost Redis while it waits for a job, not while it finishes one: then
+        `work` raises. The job's items are safe in the store (their lease runs out and the
+        reconciler delivers them again), so the process serves again once Redis answers,
+        under a fresh name since the old one may still be registered."""
+        stopping = False
+
+        def stop() -> None:
+            nonlocal stopping
+            stopping = True
+            on_stop()
+
+        for attempt in itertools.count():
+            try:
+                worker = self.make_worker(_nth_name(name, attempt), on_stop=stop)
+                worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                if stopping or burst:
+                    raise
+                wait = REDIS_RETRY_SECONDS[min(attempt, len(REDIS_RETRY_SECONDS) - 1)]
+                log.warning("lost Redis while finishing a job; serving again in %.0f s", wait)
+                try:
+                    time.sleep(wait)
+                except StopRequested:  # stopped while waiting: the old worker's handler
+                    return
+
+
+def _nth_name(name: str | None, attempt: int) -> str | None:
+    return name if name is None or attempt == 0 else f"{name}-{attempt}"
 
 
 class StoppableWorker(SimpleWorker):

@@ -131,9 +131,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     reconciler = ReconcilerThread(settings, runtime.engine, delivery)
     reconciler.start()
     serving = _serving.set(runtime)
-    worker = delivery.make_worker(name, on_stop=runtime.stop.request)
     try:
-        worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        delivery.serve(name, runtime.stop.request, burst=burst)
     finally:
         _serving.reset(serving)
         reconciler.stop()
