@@ -140,8 +140,14 @@ async def _create(
     base_url = str(client.base_url)
     while True:
         adjusted = quirks.adjust(base_url, request.model, sent) if quirks else sent
+        # Everything but the model goes as `extra_body`: the SDK sends it as given, where the
+        # named parameters are first walked against its typed schema, which for a long prompt
+        # and a deep JSON schema costs more CPU than the rest of the call.
         create = functools.partial(
-            client.chat.completions.with_raw_response.create, model=request.model, **adjusted
+            client.chat.completions.with_raw_response.create,
+            model=request.model,
+            messages=[],
+            extra_body=adjusted,
         )
         try:
             raw: RawCompletion = await call_with_retries(

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from labelwise.cost.tokens import TOKENS_PER_MESSAGE, chat_prompt_tokens, count_tokens
+from labelwise.cost.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, count_tokens
 from labelwise.testing.fake_llm.request import SYSTEM_ROLES, message_text
 from labelwise.testing.fake_llm.tokens import Token, token_text
 
@@ -36,35 +36,44 @@ class Usage:
 
 
 class PromptCache:
-    """The system prompts seen so far, for the life of the process."""
+    """The system prompts seen so far, with their token counts, for the life of the process.
+
+    A system prompt (guidelines, labels, examples) is the same for every item of a project and
+    often the longest part of the prompt: counted once, it costs the fake nothing afterwards,
+    as it costs a provider with a prefix cache."""
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self._seen: dict[str, int] = {}
 
     def prompt_tokens(self, messages: list[dict[str, Any]]) -> tuple[int, int]:
         """(prompt tokens, of which cached): the system prompt is cached once seen. Counted
         with the tokenizer labelwise estimates with, framing included, as OpenAI counts."""
-        texts: list[str] = []
-        system: str | None = None
+        total = TOKENS_PER_REPLY
+        cached = 0
+        system_seen = False
         for message in messages:
             text = message_text(message.get("content"))
-            texts.append(text)
+            if not system_seen and message.get("role") in SYSTEM_ROLES:
+                system_seen = True
+                tokens, cached = self._system_tokens(text)
+            else:
+                tokens = count_tokens(text)
+            total += TOKENS_PER_MESSAGE + tokens
             for call in message.get("tool_calls") or ():
                 if isinstance(call, dict):
-                    texts.append(str((call.get("function") or {}).get("arguments", "")))
-            if system is None and message.get("role") in SYSTEM_ROLES:
-                system = text
-        total = chat_prompt_tokens({"content": text} for text in texts)
-        total -= (len(texts) - len(messages)) * TOKENS_PER_MESSAGE  # tool calls are no messages
-        cached = 0
-        if system:
-            if system in self._seen:
-                cached = count_tokens(system) // _CACHE_BLOCK * _CACHE_BLOCK
-            else:
-                if len(self._seen) >= _MAX_CACHED_PROMPTS:
-                    self._seen.clear()
-                self._seen.add(system)
+                    arguments = str((call.get("function") or {}).get("arguments", ""))
+                    total += count_tokens(arguments)
         return total, cached
+
+    def _system_tokens(self, text: str) -> tuple[int, int]:
+        """(its tokens, of which cached: none the first time it is seen)."""
+        known = self._seen.get(text)
+        if known is not None:
+            return known, known // _CACHE_BLOCK * _CACHE_BLOCK
+        if len(self._seen) >= _MAX_CACHED_PROMPTS:
+            self._seen.clear()
+        self._seen[text] = tokens = count_tokens(text)
+        return tokens, 0
 
 
 def choice(
