@@ -101,6 +101,9 @@ def make_settings(database_url: str, queue_name: str, **overrides: object) -> Se
         "llm_retry_base_wait_seconds": 0.001,
         "llm_retry_max_wait_seconds": 0.05,
         "result_flush_seconds": 0.02,
+        # A worker's metrics endpoint takes half a second to shut down; the tests of it ask
+        # for one on a port of their own.
+        "worker_metrics_port": 0,
         # Tests make many quick calls with one key; the limits have tests of their own.
         "api_requests_per_second": 10_000.0,
         "api_burst": 10_000,
@@ -209,6 +212,7 @@ def cli_env(database_path: Path, queue_name: str) -> dict[str, str]:
         "LABELWISE_DATABASE_URL": f"sqlite:///{database_path}",
         "LABELWISE_REDIS_URL": REDIS_URL,
         "LABELWISE_QUEUE_NAME": queue_name,
+        "LABELWISE_WORKER_METRICS_PORT": "0",
     }
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
         env.pop(name, None)

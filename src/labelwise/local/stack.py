@@ -58,12 +58,15 @@ def local_stack(
         elif local_model is not None:
             env |= start_local_model(group, local_model, settings)
         group.add("api", ["api", "--host", host, "--port", str(port)], env)
-        url = f"http://{host}:{port}"
-        wait_until_ready(f"{url}/readyz", group=group)
+        # The workers start beside the API rather than after it: their start-up (imports, Redis)
+        # then overlaps the API's, and the first batch finds them listening. They touch the
+        # database only once a job arrives, after the API has migrated it.
         for n in range(workers):
             # No fixed --name: a worker killed with SIGKILL leaves its name registered in Redis
             # for minutes, and its restart must not collide with it.
             group.add(f"worker-{n + 1}", ["worker"], env | worker_metrics_env(settings, n))
+        url = f"http://{host}:{port}"
+        wait_until_ready(f"{url}/readyz", group=group)
         group.watch_in_background()
         yield url
     finally:
