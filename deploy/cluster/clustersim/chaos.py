@@ -6,8 +6,8 @@ its own. With lease L seconds, from the phase's start (every host busy with a ch
   SIGKILL mid-chunk, as in a power cut; its workers start again L + 2 s later. Its items must be
   delivered again once their lease runs out.
 - 2 L + 4 s: the data host's Redis is killed (SIGKILL) and started again from its append-only
-  file 4 s later. Jobs may be lost or delivered twice; workers talking to it may exit (their
-  supervisor, the driver, starts them again).
+  file 4 s later. Jobs may be lost or delivered twice; workers talking to it serve again once it
+  answers (should one exit anyway, the driver, as its supervisor, starts it again).
 - 3 L + 8 s: the first worker host is cut off the network (its link down: packets vanish, as in
   a partition) for L + 6 s, longer than its leases, then reconnected.
 
