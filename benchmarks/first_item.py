@@ -15,7 +15,11 @@ whatever the machine has not cached yet (files, compiled modules); the warm star
 - `workers_listening`: from the start to all N workers waiting on the queue;
 - `first_item_after_first_post`: from sending the project's POST to the first item labeled;
 - `first_item_after_batch_post`: from sending the batch's POST to the first item labeled;
-- `all_items_after_batch_post`: from sending the batch's POST to the batch completed.
+- `all_items_after_batch_post`: from sending the batch's POST to the batch completed;
+- `first_item_after_start`: from the start of `labelwise up` to the first item labeled.
+
+Also given: the CPU the start took (`stack_cpu_seconds`: `labelwise up` and its children) and
+the cores anything else used meanwhile, since a start on a busy machine takes longer.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import httpx
 import redis
 from news_items import news_items, news_project
 from rq import Queue, Worker
-from stack import BENCH_REDIS_URL, remove_queue_keys
+from stack import BENCH_REDIS_URL, machine_cpu_seconds, remove_queue_keys
 
 from labelwise.cli.main import new_key
 from labelwise.local.supervisor import free_port
@@ -92,6 +96,7 @@ def one_start(args: argparse.Namespace, items: list[dict[str, Any]]) -> dict[str
     argv += ["--workers", str(args.workers), "--fake-llm"]
     watch = ListeningWatch(env["LABELWISE_REDIS_URL"], env["LABELWISE_QUEUE_NAME"], args.workers)
     watch.start()
+    machine_before = machine_cpu_seconds()
     started = time.perf_counter()
     up = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -101,9 +106,13 @@ def one_start(args: argparse.Namespace, items: list[dict[str, Any]]) -> dict[str
             timeout=30,
         )
         ready = _wait_ready(api, up) - started
-        times = {"ready": ready} | _label_first_batch(api, items)
+        times = {"ready": ready} | _label_first_batch(api, items, started)
         watch.join(timeout=60)
         times["workers_listening"] = watch.moment - started if watch.moment else float("nan")
+        # What the start cost `labelwise up` and its children, and what else ran meanwhile.
+        elapsed, own = time.perf_counter() - started, session_cpu_seconds(up.pid)
+        times["stack_cpu_seconds"] = own
+        times["cpu_cores_used_by_others"] = (machine_cpu_seconds() - machine_before - own) / elapsed
         return {name: round(seconds, 2) for name, seconds in times.items()}
     finally:
         watch.stop.set()
@@ -131,9 +140,24 @@ def _wait_ready(api: httpx.Client, up: subprocess.Popen[bytes]) -> float:
     raise RuntimeError("labelwise up did not become ready within 120s")
 
 
-def _label_first_batch(api: httpx.Client, items: list[dict[str, Any]]) -> dict[str, float]:
-    """Post a project and a batch at once; how long until the first item is labeled, and the
-    last."""
+def session_cpu_seconds(session_id: int) -> float:
+    """CPU time used so far by the live processes of a session (`labelwise up`, its children)."""
+    used = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == session_id:
+            used += int(fields[11]) + int(fields[12])
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def _label_first_batch(
+    api: httpx.Client, items: list[dict[str, Any]], started: float
+) -> dict[str, float]:
+    """Post a project and a batch at once; how long until the first item is labeled (from the
+    posts, and from the start of `labelwise up`), and the last."""
     first_post = time.perf_counter()
     project = api.post("/v1/projects", json=news_project()).raise_for_status().json()
     ndjson = "".join(json.dumps(item) + "\n" for item in items)
@@ -152,6 +176,7 @@ def _label_first_batch(api: httpx.Client, items: list[dict[str, Any]]) -> dict[s
         if done and "first_item_after_first_post" not in seconds:
             seconds["first_item_after_first_post"] = now - first_post
             seconds["first_item_after_batch_post"] = now - batch_post
+            seconds["first_item_after_start"] = now - started
         if summary["status"] == "completed":
             seconds["all_items_after_batch_post"] = now - batch_post
             return seconds
