@@ -267,6 +267,8 @@ def remove_queue_keys(redis_url: str, queue_name: str) -> None:
         connection = redis.Redis.from_url(redis_url)
         for key in connection.scan_iter(f"*{queue_name}*", count=1000):
             connection.delete(key)
+        # RQ lists every queue it has seen in one set, by the queue's key.
+        connection.srem("rq:queues", f"rq:queue:{queue_name}")
     except redis.RedisError:
         pass
 
